@@ -1,0 +1,569 @@
+#!/usr/bin/env python3
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Replenishment simulator: tuned order points vs static min/max vs oracle.
+
+Replays about two years of daily demand for families of items (steady,
+trending, weekly, yearly, weekly+yearly seasonal, intermittent, lumpy, new
+products with a month of history, long and variable lead times, ramp-up,
+decline/obsolescence step, erratic) with lost sales, pack multiples and
+minimum order quantities, through three policies:
+
+(a) ``tuned``: ``core.replenishment.compute_order_point`` re-run every week
+    on what an ERP sees (served sales, stockout days, received orders),
+    followed by ``dampen_order_point``;
+(b) ``static``: min/max set once by hand from the last 90 days of history
+    (at most) before the simulation starts::
+
+        d   = total sales / days            (plain average of sales)
+        min = ceil(1.5 * d * (quoted lead time + review period))
+        max = min + ceil(30 * d)            (plus a month of demand)
+
+(c) ``oracle``: knows the true daily demand distribution (level, trend,
+    seasonality, dispersion, intermittence) and the true lead-time
+    distribution; every week it draws the demand over the coming lead time
+    + review period by Monte-Carlo from the true process, takes the
+    smallest reorder point whose expected units short per cycle are at most
+    ``(1 - target) * Q`` and orders the EOQ of the true demand rate (same
+    rounding to pack and MOQ as everybody).
+
+Inventory: periodic review every day; when inventory position (on hand +
+on order) <= reorder point an order up to the order-up-to level is placed,
+rounded up to the pack multiple and at least the MOQ; it arrives at the end
+of day ``order day + lead time``.  Unserved demand is lost.  Stockout flag
+of a day = on hand reached 0 that day.  Warm-up: established items have a
+year of history before the simulation (with a few stockout episodes), new
+products one month; the simulation runs 455 days and measures the last 365.
+
+Usage::
+
+    python3 bench/replenishment_sim.py [--seeds 1 2 3] [--items-per-family N]
+        [--quick] [--speed] [--no-dampen] [--jobs J]
+"""
+import argparse
+import math
+import os
+import sys
+import time
+from datetime import date, timedelta
+from multiprocessing import Pool
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from core.replenishment import (  # noqa: E402
+    abc_classify, compute_order_point, fill_rate_reorder_point, dampen_order_point,
+    economic_order_quantity, fill_rate_for_class, round_order_quantity,
+    MAX_COVER_DAYS, EOQ_RATE_DAYS)
+
+FAMILIES = (
+    'steady', 'trending', 'weekly', 'yearly', 'weekly_yearly',
+    'intermittent', 'lumpy', 'new_product', 'long_lead_time', 'ramp_up',
+    'decline', 'erratic')
+SIM_DAYS = 455
+MEASURE_DAYS = 365
+HISTORY_DAYS = 365
+NEW_HISTORY_DAYS = 30
+RETUNE_EVERY = 7
+REVIEW_PERIOD = 1
+HOLDING_RATE = 0.25
+POLICIES = ('tuned', 'static', 'oracle')
+
+
+# --------------------------------------------------------------------------
+# Item generator
+# --------------------------------------------------------------------------
+
+def _mean_path(family, rng, days, h0):
+    """True expected daily demand over all days, plus (p, theta)."""
+    k = np.arange(days, dtype=float)
+    base = math.exp(rng.uniform(math.log(1.0), math.log(60.0)))
+    p, theta = 1.0, rng.uniform(0.2, 2.0)
+    phase = rng.uniform(0, 365.25)
+
+    def weekly():
+        prof = np.array([1, 1, 1, 1, 1, rng.uniform(0, 1.2),
+                rng.uniform(0, 0.6)]) * rng.uniform(0.8, 1.2, 7)
+        start = rng.integers(7)
+        return (prof / prof.mean())[(k.astype(int) + start) % 7]
+
+    def yearly():
+        if rng.random() < 0.5:
+            amp = rng.uniform(0.3, 0.9)
+            return 1 + amp * np.sin(2 * math.pi * (k + phase) / 365.25)
+        centre = rng.uniform(0, 365.25)
+        width = rng.uniform(15, 45)
+        height = rng.uniform(1.0, 3.0)
+        d = ((k + phase - centre + 182.6) % 365.25) - 182.6
+        bump = 1 + height * np.exp(-(d / width) ** 2)
+        return bump / bump.mean()
+
+    if family in ('steady', 'long_lead_time'):
+        m = np.full(days, base)
+        if family == 'long_lead_time' and rng.random() < 0.5:
+            m = base * np.maximum(0.2, 1 + rng.uniform(-0.3, 0.5) * k / 365)
+    elif family == 'trending':
+        g = rng.choice([-1, 1]) * rng.uniform(0.3, 1.0)
+        m = base * np.maximum(0.15, 1 + g * k / 365)
+    elif family == 'weekly':
+        m = base * weekly()
+    elif family == 'yearly':
+        m = base * yearly()
+    elif family == 'weekly_yearly':
+        m = base * weekly() * yearly()
+    elif family == 'intermittent':
+        p = rng.uniform(0.03, 0.3)
+        size = rng.uniform(1.0, 3.0)
+        m = np.full(days, p * size)
+        theta = rng.uniform(0.1, 0.6)
+    elif family == 'lumpy':
+        p = rng.uniform(0.02, 0.15)
+        size = rng.uniform(5.0, 40.0)
+        m = np.full(days, p * size)
+        theta = size * rng.uniform(0.3, 1.0)
+    elif family == 'new_product':
+        tau = rng.uniform(15, 120)
+        m = base * (1 - np.exp(-(k + 3) / tau))
+    elif family == 'ramp_up':
+        ratio = rng.uniform(2.0, 4.0)
+        k0 = h0 + rng.uniform(60, 360)
+        width = rng.uniform(7, 40)
+        m = base * (1 + (ratio - 1) / (1 + np.exp(-(k - k0) / width)))
+    elif family == 'decline':
+        k0 = h0 + rng.uniform(60, 360)
+        after = rng.uniform(0.0, 0.3)
+        m = base * np.where(k < k0, 1.0, after)
+    elif family == 'erratic':
+        m = np.full(days, base)
+        theta = rng.uniform(3.0, 10.0) * max(1.0, base / 10)
+    else:
+        raise ValueError(family)
+    return m, p, theta
+
+
+def make_items(seed, per_family):
+    """Generate the items of one seed (dict of arrays)."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for family in FAMILIES:
+        for _ in range(per_family):
+            h0 = NEW_HISTORY_DAYS if family == 'new_product' \
+                else HISTORY_DAYS
+            days = h0 + SIM_DAYS
+            m, p, theta = _mean_path(family, rng, days, h0)
+            if family == 'long_lead_time':
+                lt_mean = rng.uniform(30, 75)
+                lt_cv = rng.uniform(0.2, 0.5)
+            else:
+                lt_mean = rng.uniform(3, 21)
+                lt_cv = rng.uniform(0.1, 0.35)
+            occur = rng.random(days) < p
+            with np.errstate(invalid='ignore', divide='ignore'):
+                lam = rng.gamma(np.maximum(m / (p * theta), 1e-12), theta)
+            demand = np.where(occur, rng.poisson(lam), 0).astype(float)
+            mean_rate = float(m[h0:h0 + 90].mean())
+            packs = [x for x in (1, 5, 6, 10, 12, 24, 50, 100)
+                if x <= max(1.0, 7 * mean_rate)]
+            pack = float(rng.choice(packs))
+            moq = 0.0
+            if rng.random() < 0.4:
+                moq = round_order_quantity(
+                    max(pack, rng.uniform(5, 30) * mean_rate), pack)
+            items.append(dict(
+                    family=family, h0=h0, m=m, p=p, theta=theta,
+                    demand=demand, lt_mean=lt_mean, lt_cv=lt_cv,
+                    quoted=max(1.0, round(lt_mean * rng.uniform(0.8, 1.1))),
+                    cost=math.exp(rng.uniform(math.log(2), math.log(200))),
+                    ordering_cost=rng.uniform(20, 60), pack=pack, moq=moq))
+    return items
+
+
+def sample_lead_time(rng, mean, cv, size=None):
+    shape = 1.0 / (cv * cv)
+    return np.maximum(1, np.rint(rng.gamma(shape, mean / shape, size)))
+
+
+# --------------------------------------------------------------------------
+# Policies
+# --------------------------------------------------------------------------
+
+def order_quantity(rate, item):
+    """Order quantity logic shared by the oracle (same as the core)."""
+    annual = rate * 365.0
+    eoq = economic_order_quantity(
+        annual, item['ordering_cost'], item['cost'], HOLDING_RATE)
+    wanted = max(eoq if math.isfinite(eoq) else 0.0, rate * REVIEW_PERIOD)
+    if not math.isfinite(eoq) or wanted > MAX_COVER_DAYS * rate:
+        wanted = MAX_COVER_DAYS * rate
+    wanted = max(wanted, rate)
+    if wanted <= 0:
+        return 0.0
+    return round_order_quantity(wanted, item['pack'], item['moq'])
+
+
+def oracle_points(items, day_index, targets, rng, samples):
+    """Reorder points / order-up-to of the oracle at a (per item) day."""
+    n_items = len(items)
+    s_out = np.zeros(n_items)
+    big_s = np.zeros(n_items)
+    lt = np.stack([sample_lead_time(rng, it['lt_mean'], it['lt_cv'], samples)
+            for it in items])
+    horizon = lt + REVIEW_PERIOD
+    hmax = int(horizon.max())
+    xs = np.zeros((n_items, samples))
+    for i, it in enumerate(items):
+        d = day_index[i]
+        m = it['m']
+        window = m[d + 1:d + 1 + hmax]
+        if window.size < hmax:
+            window = np.concatenate(
+                (window, np.full(hmax - window.size, m[-1])))
+        cm = np.concatenate(([0.0], np.cumsum(window)))
+        h = horizon[i].astype(int)
+        p, theta = it['p'], it['theta']
+        if p >= 1:
+            shape = cm[h] / theta
+        else:
+            occ = rng.binomial(h, p)
+            shape = occ * (cm[h] / h) / (p * theta)
+        lam = rng.gamma(np.maximum(shape, 1e-12), theta)
+        xs[i] = rng.poisson(lam)
+        rate = float(m[d + 1:d + 1 + EOQ_RATE_DAYS].mean()) \
+            if d + 1 < m.size else float(m[-1])
+        big_s[i] = order_quantity(rate, it)
+    for i in range(n_items):
+        if big_s[i] > 0:
+            s_out[i] = fill_rate_reorder_point(
+                xs[i], np.ones(samples), big_s[i], targets[i])
+    return s_out, s_out + big_s
+
+
+def static_points(items):
+    s = np.zeros(len(items))
+    big_s = np.zeros(len(items))
+    for i, it in enumerate(items):
+        h0 = it['h0']
+        hist = it['sales'][max(0, h0 - 90):h0]
+        d = hist.sum() / max(1, hist.size)
+        lo = math.ceil(1.5 * d * (it['quoted'] + REVIEW_PERIOD))
+        s[i] = lo
+        big_s[i] = lo + math.ceil(30 * d)
+    return s, big_s
+
+
+# --------------------------------------------------------------------------
+# Simulation of one seed
+# --------------------------------------------------------------------------
+
+def prehistory(items, rng):
+    """Served sales, stockout flags and receipts before the simulation."""
+    for it in items:
+        h0 = it['h0']
+        sales = it['demand'][:h0].copy()
+        flags = np.zeros(h0, bool)
+        for _ in range(rng.integers(0, 4) if h0 > 60 else 0):
+            start = rng.integers(0, h0 - 10)
+            length = rng.integers(2, 8)
+            flags[start:start + length] = True
+            sales[start:start + length] *= rng.uniform(0, 0.5, length)
+            sales[start:start + length] = np.floor(sales[start:start + length])
+        it['pre_sales'] = sales
+        it['pre_flags'] = flags
+        receipts = []
+        day = int(rng.integers(0, 20))
+        while h0 > 60:
+            lt = int(sample_lead_time(rng, it['lt_mean'], it['lt_cv']))
+            if day + lt >= h0:
+                break
+            receipts.append((day, day + lt))
+            day += int(rng.integers(14, 36))
+        it['receipts'] = receipts
+
+
+def run_seed(args):
+    seed, per_family, dampening, samples = args
+    rng = np.random.default_rng(seed + 1000)
+    items = make_items(seed, per_family)
+    prehistory(items, rng)
+    n = len(items)
+    base_date = date(2021, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
+    # targets by ABC class of the pre-history consumption value
+    values = [float(it['pre_sales'].mean()) * 365 * it['cost']
+        for it in items]
+    classes = abc_classify(values)
+    targets = np.array([fill_rate_for_class(c) for c in classes])
+    for it in items:
+        it['sales'] = it['pre_sales']
+    p_count = len(POLICIES)
+    h0 = np.array([it['h0'] for it in items])
+    total_days = SIM_DAYS
+    max_lt = 400
+    arrivals = np.zeros((p_count, n, total_days + max_lt))
+    on_hand = np.zeros((p_count, n))
+    start_stock = np.array([
+            math.ceil(it['m'][it['h0']:it['h0'] + 30].mean()
+                * (it['lt_mean'] + 15)) for it in items])
+    on_hand[:] = start_stock[None, :]
+    on_order = np.zeros((p_count, n))
+    cost = np.array([it['cost'] for it in items])
+    pack = np.array([it['pack'] for it in items])
+    moq = np.array([it['moq'] for it in items])
+    demand = np.stack([it['demand'][it['h0']:it['h0'] + total_days]
+            for it in items])
+    # history of policy (a): sales and flags (pre-history + simulated)
+    tuned_sales = [list(it['pre_sales']) for it in items]
+    tuned_flags = [list(it['pre_flags']) for it in items]
+    tuned_receipts = [[(base_date + timedelta(days=int(o - it['h0'])),
+                base_date + timedelta(days=int(r - it['h0'])))
+            for o, r in it['receipts']] for it in items]
+    tuned_pending = [[] for _ in items]  # (arrival day, order date)
+    s = np.zeros((p_count, n))
+    big_s = np.zeros((p_count, n))
+    s[1], big_s[1] = static_points(items)
+    measure_from = total_days - MEASURE_DAYS
+    served_sum = np.zeros((p_count, n))
+    demand_sum = np.zeros(n)
+    inv_value = np.zeros((p_count, n))
+    orders = np.zeros((p_count, n))
+    calls = 0
+    call_time = 0.0
+    lt_rng = np.random.default_rng(seed + 2000)
+    oracle_rng = np.random.default_rng(seed + 3000)
+    old = [None] * n
+    for day in range(total_days):
+        # 1. demand
+        d = demand[:, day]
+        served = np.minimum(on_hand, d[None, :])
+        on_hand -= served
+        out = on_hand <= 0
+        # 2. receipts at the end of the day
+        arr = arrivals[:, :, day]
+        on_hand += arr
+        on_order -= arr
+        today = base_date + timedelta(days=day + 1)
+        for i in range(n):
+            tuned_sales[i].append(float(served[0, i]))
+            tuned_flags[i].append(bool(out[0, i]))
+            pend = tuned_pending[i]
+            while pend and pend[0][0] <= day:
+                arrival, ordered = pend.pop(0)
+                tuned_receipts[i].append(
+                    (ordered, base_date + timedelta(days=int(arrival))))
+        if day >= measure_from:
+            served_sum += served
+            demand_sum += d
+            inv_value += on_hand * cost[None, :]
+        # 3. re-tune
+        if day % RETUNE_EVERY == 0:
+            t0 = time.perf_counter()
+            for i, it in enumerate(items):
+                r = compute_order_point(
+                    tuned_sales[i], tuned_flags[i], tuned_receipts[i],
+                    it['quoted'], it['cost'], it['pack'], it['moq'],
+                    targets[i], REVIEW_PERIOD, it['ordering_cost'],
+                    HOLDING_RATE, today)
+                new = (r.reorder_point, r.order_up_to)
+                if dampening and old[i] is not None:
+                    new = dampen_order_point(old[i][0], old[i][1], *new)
+                old[i] = new
+                s[0, i], big_s[0, i] = new
+            call_time += time.perf_counter() - t0
+            calls += n
+            s[2], big_s[2] = oracle_points(
+                items, h0 + day, targets, oracle_rng, samples)
+        # 4. review: order when inventory position <= reorder point
+        position = on_hand + on_order
+        trigger = (position <= s) & (big_s > 0)
+        if trigger.any():
+            want = np.maximum(big_s - position, 0)
+            qty = np.maximum(np.ceil(want / pack[None, :] - 1e-9)
+                * pack[None, :], moq[None, :])
+            qty = np.where(qty <= 0, pack[None, :], qty)
+            for pol, i in zip(*np.nonzero(trigger)):
+                lt = min(max_lt - 1, int(sample_lead_time(
+                        lt_rng, items[i]['lt_mean'], items[i]['lt_cv'])))
+                arrivals[pol, i, day + lt] += qty[pol, i]
+                on_order[pol, i] += qty[pol, i]
+                if day >= measure_from:
+                    orders[pol, i] += 1
+                if pol == 0:
+                    tuned_pending[i].append(
+                        (day + lt, base_date + timedelta(days=day)))
+                    tuned_pending[i].sort()
+    families = [it['family'] for it in items]
+    result = {}
+    for fam in FAMILIES:
+        idx = [i for i, f in enumerate(families) if f == fam]
+        dem = demand_sum[idx].sum()
+        row = {
+            'target': float((targets[idx] * demand_sum[idx]).sum()
+                / max(dem, 1e-9)),
+            'fill': served_sum[:, idx].sum(1) / max(dem, 1e-9),
+            'inv': inv_value[:, idx].sum(1) / MEASURE_DAYS / len(idx),
+            'orders': orders[:, idx].sum(1) / len(idx),
+        }
+        result[fam] = row
+    result['_all'] = {
+        'inv': inv_value.sum(1) / MEASURE_DAYS / n,
+        'fill': served_sum.sum(1) / max(demand_sum.sum(), 1e-9),
+        'target': float((targets * demand_sum).sum() / demand_sum.sum()),
+        'orders': orders.sum(1) / n,
+    }
+    result['_speed'] = (calls, call_time)
+    return seed, result
+
+
+# --------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------
+
+def criteria(row):
+    fill_ok = row['fill'][0] >= row['target'] - 0.01
+    inv_ok = row['inv'][0] <= 1.1 * row['inv'][2]
+    ord_ok = row['orders'][0] <= 1.5 * max(row['orders'][2], 1e-9)
+    return fill_ok, inv_ok, ord_ok
+
+
+def _span(values, fmt):
+    lo, hi = min(values), max(values)
+    if len(values) == 1 or fmt % lo == fmt % hi:
+        return fmt % lo
+    return (fmt % lo) + '..' + (fmt % hi)
+
+
+def report(results):
+    seeds = sorted(results)
+    print()
+    print("Families: fill rate (tuned/static/oracle) vs target, average"
+        " inventory value per item, orders per item in the measured year;")
+    print("ratios tuned/static and tuned/oracle. Spread = min..max over"
+        " seeds %s." % (seeds,))
+    head = ("%-15s %6s %13s %13s %13s %11s %11s %11s %11s %11s %8s" % (
+            'family', 'target', 'fill tuned', 'fill static', 'fill oracle',
+            'inv tuned', 'inv/static', 'inv/oracle', 'orders', 'ord/oracle',
+            'F I O'))
+    print(head)
+    print('-' * len(head))
+    verdict = {'fill': [], 'inv': [], 'orders': []}
+    for fam in FAMILIES + ('_all',):
+        rows = [results[s][fam] for s in seeds]
+        fails = [criteria(r) for r in rows]
+        if fam != '_all':
+            verdict['fill'].append((fam, all(f[0] for f in fails)))
+            verdict['inv'].append((fam, all(f[1] for f in fails)))
+            verdict['orders'].append((fam, all(f[2] for f in fails)))
+        flags = ' '.join(
+            '%d' % sum(f[j] for f in fails) for j in range(3))
+        print("%-15s %6s %13s %13s %13s %11s %11s %11s %11s %11s %8s" % (
+                fam if fam != '_all' else 'ALL',
+                _span([r['target'] for r in rows], '%.3f'),
+                _span([r['fill'][0] for r in rows], '%.3f'),
+                _span([r['fill'][1] for r in rows], '%.3f'),
+                _span([r['fill'][2] for r in rows], '%.3f'),
+                _span([r['inv'][0] for r in rows], '%.0f'),
+                _span([r['inv'][0] / r['inv'][1] for r in rows], '%.2f'),
+                _span([r['inv'][0] / r['inv'][2] for r in rows], '%.2f'),
+                _span([r['orders'][0] for r in rows], '%.1f'),
+                _span([r['orders'][0] / max(r['orders'][2], 1e-9)
+                        for r in rows], '%.2f'),
+                flags))
+    print("(F I O = number of seeds meeting: fill >= target-1pt,"
+        " inv <= 1.1x oracle, orders <= 1.5x oracle)")
+    overall = [results[s]['_all']['inv'][0] / results[s]['_all']['inv'][1]
+        for s in seeds]
+    print()
+    for name, label in (('fill', 'fill rate >= target - 1 point'),
+            ('inv', 'avg inventory <= 1.1 x oracle'),
+            ('orders', 'orders <= 1.5 x oracle')):
+        failed = [f for f, ok in verdict[name] if not ok]
+        print("VERDICT %-34s %s%s" % (
+                label + ':', 'PASS' if not failed else 'FAIL',
+                '' if not failed else ' (' + ', '.join(failed) + ')'))
+    ok = max(overall) <= 0.8
+    print("VERDICT %-34s %s (tuned/static = %s)" % (
+            'all-families inventory <= 0.8 x static:',
+            'PASS' if ok else 'FAIL', _span(overall, '%.2f')))
+    calls = sum(results[s]['_speed'][0] for s in seeds)
+    spent = sum(results[s]['_speed'][1] for s in seeds)
+    print("entry point inside the simulation: %d calls, %.2f ms/call"
+        " (history up to %d days)" % (calls, 1000 * spent / max(calls, 1),
+            HISTORY_DAYS + SIM_DAYS))
+
+
+def speed(items=2000, days=730):
+    """Pure speed of the entry point on two years of daily history."""
+    rng = np.random.default_rng(7)
+    today = date(2024, 3, 1)
+    t = np.arange(days)
+    series = []
+    for i in range(items):
+        kind = i % 4
+        if kind == 0:
+            mean = rng.uniform(1, 50) * np.ones(days)
+        elif kind == 1:
+            mean = rng.uniform(1, 50) * (1 + 0.5 * np.sin(
+                    2 * math.pi * t / 365.25))
+        elif kind == 2:
+            mean = rng.uniform(1, 50) * (1 + t / days)
+        else:
+            mean = np.full(days, rng.uniform(0.05, 0.5))
+        sales = rng.poisson(mean).astype(float)
+        flags = rng.random(days) < 0.02
+        receipts = [(today - timedelta(days=30 * k + 9),
+                today - timedelta(days=30 * k)) for k in range(1, 15)]
+        series.append((sales, flags, receipts))
+    t0 = time.perf_counter()
+    for sales, flags, receipts in series:
+        compute_order_point(sales, flags, receipts, 7, 10.0, 6, 12, 0.95,
+            1, 30, 0.25, today)
+    spent = time.perf_counter() - t0
+    print("SPEED compute_order_point: %d items x %d days of history in"
+        " %.2f s = %.0f items/s (%.3f ms/item)" % (
+            items, days, spent, items / spent, 1000 * spent / items))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    parser.add_argument('--items-per-family', type=int, default=None)
+    parser.add_argument('--quick', action='store_true',
+        help="CI mode: one seed, few items (< 30 s)")
+    parser.add_argument('--speed', action='store_true',
+        help="only measure the entry point's speed")
+    parser.add_argument('--no-dampen', action='store_true')
+    parser.add_argument('--jobs', type=int, default=min(2, os.cpu_count()))
+    parser.add_argument('--samples', type=int, default=2000,
+        help="oracle Monte-Carlo samples per item and week")
+    args = parser.parse_args(argv)
+    if args.speed:
+        speed()
+        return 0
+    per_family = args.items_per_family
+    seeds = args.seeds
+    samples = args.samples
+    if args.quick:
+        seeds = seeds[:1] if args.seeds != [1, 2, 3] else [1]
+        per_family = per_family or 4
+        samples = min(samples, 1000)
+    per_family = per_family or 20
+    start = time.perf_counter()
+    jobs = [(s, per_family, not args.no_dampen, samples) for s in seeds]
+    if args.jobs > 1 and len(jobs) > 1:
+        with Pool(min(args.jobs, len(jobs))) as pool:
+            results = dict(pool.map(run_seed, jobs))
+    else:
+        results = dict(map(run_seed, jobs))
+    print("replenishment_sim: seeds %s, %d items per family x %d families,"
+        " %d simulated days (last %d measured), dampening %s, %.0f s" % (
+            seeds, per_family, len(FAMILIES), SIM_DAYS, MEASURE_DAYS,
+            'on' if not args.no_dampen else 'off',
+            time.perf_counter() - start))
+    report(results)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

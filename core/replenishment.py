@@ -1,0 +1,855 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Self-setting order points: reorder point and order-up-to level.
+
+Pure numpy + standard library, no Tryton import.  The single entry point is
+:func:`compute_order_point`; the Tryton models and the simulator in
+``bench/replenishment_sim.py`` both call it.  See ``docs/replenishment.md``.
+
+Method in short:
+
+1. Forecast the daily demand (``core.demand.forecast_demand``): stockout
+   days are censored, the model (level / trend / Croston-SBA / TSB, with
+   day-of-week and day-of-year profiles when significant) is chosen by its
+   rolling out-of-sample error.
+2. Lead time: observed (order date, receipt date) pairs blended with the
+   supplier's quoted lead time (normal-inverse-gamma style shrinkage).
+3. Demand over the protection interval (lead time + review period) as an
+   empirical distribution: forecast over the coming interval plus the
+   model's own historical forecast errors over windows of that length
+   (rescaled to the coming demand level), mixed over the lead-time
+   distribution.  A lognormal is used only when the history is too short.
+4. Reorder point: smallest level whose expected units short per
+   replenishment cycle (loss function of that distribution) do not exceed
+   ``(1 - fill_rate) * order quantity``: a fill-rate, not cycle-service,
+   formulation.
+5. Order quantity from the EOQ (or the review period demand), rounded up to
+   the pack multiple and at least the minimum order quantity; order-up-to =
+   reorder point + order quantity.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from statistics import NormalDist
+from typing import (
+    Dict, Hashable, Mapping, NamedTuple, Optional, Sequence, Tuple, Union)
+
+import numpy as np
+
+from .demand import DemandForecast, forecast_demand
+
+__all__ = [
+    'OrderPoint', 'Explanation', 'LeadTime', 'compute_order_point',
+    'estimate_lead_time', 'lead_time_points', 'fill_rate_reorder_point',
+    'cycle_shortage',
+    'expected_shortage', 'normal_safety_stock', 'economic_order_quantity',
+    'round_order_quantity', 'dampen', 'dampen_order_point', 'abc_classify',
+    'fill_rate_for_class', 'DEFAULT_CLASS_FILL_RATES',
+    ]
+
+DEFAULT_CLASS_FILL_RATES = {'A': 0.98, 'B': 0.95, 'C': 0.90}
+# Pseudo-observations given to the quoted lead time and its assumed spread.
+PRIOR_LEAD_TIME_WEIGHT = 3.0
+PRIOR_LEAD_TIME_CV = 0.25
+LEAD_TIME_POINTS = 9
+MAX_LEAD_TIME_OBSERVATIONS = 40
+# Minimum number of historical windows for the empirical distribution.
+MIN_WINDOWS = 30
+# Forecast days used for the annual demand rate of the EOQ.
+EOQ_RATE_DAYS = 91
+# Order quantities never exceed this many days of forecast demand.
+MAX_COVER_DAYS = 365
+
+_NORMAL = NormalDist()
+_LOGNORMAL_Z = np.array(
+    [_NORMAL.inv_cdf((i + 0.5) / 201) for i in range(201)])
+
+
+# --------------------------------------------------------------------------
+# Lead time
+# --------------------------------------------------------------------------
+
+class LeadTime(NamedTuple):
+    """Lead time estimate (days).
+
+    Attributes:
+        mean: blended mean lead time.
+        std: blended standard deviation.
+        observations: number of (order, receipt) pairs used.
+        source: ``'quoted'`` (no observation), ``'blend'`` or ``'history'``
+            (enough observations for the empirical distribution).
+        observed: the observed lead times used (tuple of floats).
+    """
+    mean: float
+    std: float
+    observations: int
+    source: str
+    observed: Tuple[float, ...]
+
+
+def estimate_lead_time(received_orders, quoted_lead_time, today=None):
+    """Blend observed lead times with the supplier's quoted lead time.
+
+    The quoted lead time is a prior worth ``PRIOR_LEAD_TIME_WEIGHT``
+    observations with a coefficient of variation ``PRIOR_LEAD_TIME_CV``;
+    with ``n`` observations of mean ``x`` and variance ``s2``::
+
+        mean = (k*q + n*x) / (k + n)
+        var  = (k*s0^2 + (n-1)*s2 + k*n/(k+n)*(x-q)^2) / (k + n - 1)
+
+    (normal-inverse-gamma posterior), so a supplier who is always late moves
+    the mean, and a single late receipt widens the spread.  Only the most
+    recent ``MAX_LEAD_TIME_OBSERVATIONS`` receipts are used.
+
+    Args:
+        received_orders: sequence of ``(order_date, receipt_date)``.
+        quoted_lead_time: the supplier's quoted lead time in days (>= 0).
+        today: optional ``datetime.date``; receipts after it are rejected.
+
+    Returns:
+        A :class:`LeadTime`.
+
+    Raises:
+        ValueError: negative quoted lead time, receipt before order or after
+            ``today``, dates that are not ``datetime.date``.
+    """
+    q = float(quoted_lead_time)
+    if not math.isfinite(q) or q < 0:
+        raise ValueError(
+            "quoted_lead_time must be a finite number >= 0, got %r"
+            % quoted_lead_time)
+    pairs = []
+    for pair in received_orders:
+        try:
+            ordered, received = pair
+        except (TypeError, ValueError):
+            raise ValueError(
+                "received_orders must be (order_date, receipt_date) pairs")
+        if not isinstance(ordered, date) or not isinstance(received, date):
+            raise ValueError("received_orders dates must be datetime.date")
+        if received < ordered:
+            raise ValueError(
+                "receipt date %s is before order date %s"
+                % (received, ordered))
+        if today is not None and received > today:
+            raise ValueError(
+                "receipt date %s is after today %s" % (received, today))
+        pairs.append((received, (received - ordered).days))
+    pairs.sort()
+    observed = [float(d) for _, d in pairs[-MAX_LEAD_TIME_OBSERVATIONS:]]
+    n = len(observed)
+    k = PRIOR_LEAD_TIME_WEIGHT
+    s0 = max(1.0, PRIOR_LEAD_TIME_CV * q)
+    if n == 0:
+        return LeadTime(q, s0 if q > 0 else 0.0, 0, 'quoted', ())
+    x = float(np.mean(observed))
+    s2 = float(np.var(observed, ddof=1)) if n > 1 else 0.0
+    mean = (k * q + n * x) / (k + n)
+    var = (k * s0 * s0 + (n - 1) * s2 + k * n / (k + n) * (x - q) ** 2) / (
+        k + n - 1)
+    source = 'history' if n >= 10 else 'blend'
+    return LeadTime(mean, math.sqrt(max(var, 0.0)), n, source,
+        tuple(observed))
+
+
+def lead_time_points(lead_time, points=LEAD_TIME_POINTS):
+    """Discretise the lead-time distribution in equally likely points.
+
+    With at least 10 observations the empirical quantiles are used
+    (shifted to the blended mean); otherwise a lognormal with the blended
+    mean and standard deviation.  The points are rescaled around their mean
+    so that their spread equals the estimated standard deviation.
+
+    Args:
+        lead_time: a :class:`LeadTime`.
+        points: number of points.
+
+    Returns:
+        Array of lead times (days, >= 0), each with probability 1/points.
+    """
+    probs = (np.arange(points) + 0.5) / points
+    mean, std = lead_time.mean, lead_time.std
+    if std <= 0 or mean <= 0:
+        return np.full(points, max(mean, 0.0))
+    if lead_time.source == 'history':
+        obs = np.asarray(lead_time.observed)
+        pts = np.quantile(obs, probs)
+    else:
+        s2 = math.log(1.0 + (std / mean) ** 2)
+        mu = math.log(mean) - s2 / 2
+        z = np.array([_NORMAL.inv_cdf(p) for p in probs])
+        pts = np.exp(mu + math.sqrt(s2) * z)
+    spread = pts.std()
+    if spread > 0:
+        pts = mean + (pts - pts.mean()) * (std / spread)
+    else:
+        pts = pts - pts.mean() + mean
+    return np.maximum(pts, 0.0)
+
+
+# --------------------------------------------------------------------------
+# Fill-rate reorder point
+# --------------------------------------------------------------------------
+
+def expected_shortage(samples, weights, level):
+    """Expected units short ``E[(X - level)+]`` of a discrete distribution.
+
+    Args:
+        samples: values of X.
+        weights: their probabilities (summing to 1).
+        level: stock level.
+
+    Returns:
+        The expected shortage (float).
+    """
+    x = np.asarray(samples, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    return float(np.sum(w * np.maximum(x - level, 0.0)))
+
+
+def _loss_function(samples, weights):
+    """Sorted samples and a vectorised ``G(y) = E[(X - y)+]``."""
+    x = np.maximum(np.asarray(samples, dtype=float).ravel(), 0.0)
+    w = np.asarray(weights, dtype=float).ravel()
+    w = w / w.sum()
+    order = np.argsort(x, kind='stable')
+    x = x[order]
+    w = w[order]
+    # tail sums over j >= i, padded with a 0 at the end
+    tw = np.zeros(x.size + 1)
+    tx = np.zeros(x.size + 1)
+    tw[:-1] = np.cumsum(w[::-1])[::-1]
+    tx[:-1] = np.cumsum((w * x)[::-1])[::-1]
+
+    def loss(y):
+        i = np.searchsorted(x, y, side='right')
+        return tx[i] - y * tw[i]
+    return x, loss
+
+
+def cycle_shortage(samples, weights, reorder_point, order_quantity):
+    """Expected units short per replenishment cycle.
+
+    ``G(s) - G(s + Q)`` with ``G(y) = E[(X - y)+]`` (Hadley-Whitin): the
+    second term matters when Q is small against the spread of X (long or
+    variable lead times, several orders outstanding).
+
+    Args:
+        samples: values of the protection-interval demand X.
+        weights: their probabilities.
+        reorder_point: s.
+        order_quantity: Q.
+
+    Returns:
+        The expected shortage per cycle (float).
+    """
+    _, loss = _loss_function(samples, weights)
+    s = np.asarray([reorder_point, reorder_point + order_quantity], float)
+    g = loss(s)
+    return float(g[0] - g[1])
+
+
+def fill_rate_reorder_point(samples, weights, order_quantity, fill_rate):
+    """Smallest reorder point meeting a fill rate (loss-function method).
+
+    Per replenishment cycle the units short are ``G(s) - G(s + Q)`` with
+    ``G(y) = E[(X - y)+]`` and X the demand over the protection interval
+    (lead time + review period); the fill rate ``1 - shortage / Q`` reaches
+    the target when the shortage is at most ``(1 - fill_rate) * Q``.  The
+    shortage is piecewise linear and non-increasing in s, with breakpoints
+    at the samples and the samples minus Q, so the exact solution is found
+    with one sort and one vectorised evaluation.
+
+    Args:
+        samples: possible values of the protection-interval demand.
+        weights: their probabilities (need not be normalised).
+        order_quantity: expected quantity ordered per cycle (> 0).
+        fill_rate: target fill rate in (0, 1).
+
+    Returns:
+        The reorder point (>= 0).
+
+    Raises:
+        ValueError: on empty samples, negative weights, a non-positive order
+            quantity or a fill rate outside (0, 1).
+    """
+    if not 0.0 < fill_rate < 1.0:
+        raise ValueError("fill_rate must be in (0, 1), got %r" % fill_rate)
+    if not order_quantity > 0 or not math.isfinite(order_quantity):
+        raise ValueError(
+            "order_quantity must be > 0, got %r" % order_quantity)
+    xs = np.asarray(samples, dtype=float).ravel()
+    w = np.asarray(weights, dtype=float).ravel()
+    if xs.size == 0 or xs.size != w.size:
+        raise ValueError("samples and weights must be non-empty, same size")
+    if (w < 0).any() or not w.sum() > 0 or not np.isfinite(xs).all():
+        raise ValueError("weights must be >= 0 and not all zero")
+    x, loss = _loss_function(xs, w)
+    q = float(order_quantity)
+    allowed = (1.0 - fill_rate) * q
+    points = np.concatenate(([0.0], x, x - q))
+    points = np.unique(points[points >= 0.0])
+    h = loss(points) - loss(points + q)
+    ok = h <= allowed + 1e-12
+    if ok[0]:
+        return 0.0
+    i = int(np.argmax(ok))
+    if not ok[i]:
+        return float(points[-1])
+    # h is linear between points[i-1] and points[i]
+    h0, h1 = h[i - 1], h[i]
+    p0, p1 = points[i - 1], points[i]
+    if h0 == h1:
+        return float(p1)
+    return float(p0 + (h0 - allowed) / (h0 - h1) * (p1 - p0))
+
+
+def normal_safety_stock(mean_daily, std_daily, lead_time_mean, lead_time_std,
+        order_quantity, fill_rate, review_period=0.0):
+    """Fill-rate safety stock under a normal lead-time demand.
+
+    Protection-interval demand ``X ~ N(mu, sigma)`` with ``mu = d*(L+R)``,
+    ``sigma = sqrt((L+R)*sd^2 + d^2*sL^2)``; the safety stock ``k*sigma``
+    solves ``sigma * G(k) = (1 - fill_rate) * Q`` with G the standard
+    normal loss function (k may be negative for large Q, it is floored at
+    0 here).  Used as a reference and in tests; the entry point uses the
+    empirical distribution.
+
+    Args:
+        mean_daily: mean daily demand (>= 0).
+        std_daily: standard deviation of the daily demand (>= 0).
+        lead_time_mean: mean lead time (days, >= 0).
+        lead_time_std: standard deviation of the lead time (>= 0).
+        order_quantity: order quantity (> 0).
+        fill_rate: target fill rate in (0, 1).
+        review_period: review period (days, >= 0).
+
+    Returns:
+        The safety stock (>= 0).
+    """
+    for name, value in (('mean_daily', mean_daily),
+            ('std_daily', std_daily), ('lead_time_mean', lead_time_mean),
+            ('lead_time_std', lead_time_std),
+            ('review_period', review_period)):
+        if not value >= 0:
+            raise ValueError("%s must be >= 0, got %r" % (name, value))
+    if not 0.0 < fill_rate < 1.0:
+        raise ValueError("fill_rate must be in (0, 1), got %r" % fill_rate)
+    if not order_quantity > 0:
+        raise ValueError("order_quantity must be > 0")
+    p = lead_time_mean + review_period
+    sigma = math.sqrt(p * std_daily ** 2 + mean_daily ** 2 * lead_time_std ** 2)
+    if sigma <= 0:
+        return 0.0
+    target = (1.0 - fill_rate) * order_quantity / sigma
+
+    def loss(k):
+        return _NORMAL.pdf(k) - k * (1.0 - _NORMAL.cdf(k))
+
+    if loss(0.0) <= target:
+        return 0.0
+    lo, hi = 0.0, 8.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if loss(mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return hi * sigma
+
+
+# --------------------------------------------------------------------------
+# Order quantity
+# --------------------------------------------------------------------------
+
+def economic_order_quantity(annual_demand, ordering_cost, unit_cost,
+        holding_rate):
+    """Wilson's economic order quantity ``sqrt(2 D K / (h c))``.
+
+    Args:
+        annual_demand: demand per year (>= 0).
+        ordering_cost: cost of placing one order (>= 0).
+        unit_cost: cost of one unit (>= 0).
+        holding_rate: holding cost per year as a fraction of the unit cost.
+
+    Returns:
+        The EOQ; 0 without demand or ordering cost, ``inf`` when holding is
+        free.
+    """
+    if annual_demand <= 0 or ordering_cost <= 0:
+        return 0.0
+    h = holding_rate * unit_cost
+    if h <= 0:
+        return math.inf
+    return math.sqrt(2.0 * annual_demand * ordering_cost / h)
+
+
+def round_order_quantity(quantity, pack_multiple=1.0,
+        minimum_order_quantity=0.0):
+    """Round an order quantity up to the pack multiple, at least the MOQ.
+
+    Args:
+        quantity: wanted quantity (>= 0); 0 stays 0 (nothing to order).
+        pack_multiple: supplier's pack size (> 0).
+        minimum_order_quantity: supplier's minimum order (>= 0).
+
+    Returns:
+        The smallest multiple of ``pack_multiple`` that is >= ``quantity``
+        and >= ``minimum_order_quantity`` (0 when ``quantity`` is 0).
+
+    Raises:
+        ValueError: on a non-positive pack or negative quantities.
+    """
+    if not pack_multiple > 0:
+        raise ValueError("pack_multiple must be > 0, got %r" % pack_multiple)
+    if not minimum_order_quantity >= 0:
+        raise ValueError("minimum_order_quantity must be >= 0")
+    if not quantity >= 0:
+        raise ValueError("quantity must be >= 0, got %r" % quantity)
+    if quantity == 0:
+        return 0.0
+    wanted = max(quantity, minimum_order_quantity)
+    packs = math.ceil(wanted / pack_multiple - 1e-9)
+    return float(max(1, packs) * pack_multiple)
+
+
+# --------------------------------------------------------------------------
+# Dampening
+# --------------------------------------------------------------------------
+
+def dampen(old, new, threshold=0.05, max_change=0.5, min_abs_change=0.0):
+    """Stabilise a value re-computed at every run.
+
+    Args:
+        old: value currently in force (``None`` when there is none).
+        new: freshly computed value (>= 0).
+        threshold: relative change (of ``old``) below which ``old`` is kept.
+        max_change: largest relative change per run: the result lies in
+            ``[old * (1 - max_change), old * (1 + max_change)]``.
+        min_abs_change: absolute change below which ``old`` is kept.
+
+    Returns:
+        The value to apply.  Without an old value (``None``) or when the old
+        value is 0, ``new`` is returned as is (nothing to stabilise yet).
+    """
+    if not 0 <= threshold:
+        raise ValueError("threshold must be >= 0")
+    if not 0 <= max_change:
+        raise ValueError("max_change must be >= 0")
+    if not new >= 0:
+        raise ValueError("new must be >= 0, got %r" % new)
+    if old is None or old <= 0:
+        return float(new)
+    change = new - old
+    if abs(change) < max(threshold * old, min_abs_change):
+        return float(old)
+    lo = old * (1.0 - max_change)
+    hi = old * (1.0 + max_change)
+    return float(min(max(new, lo), hi))
+
+
+def dampen_order_point(old_min, old_target, new_min, new_target,
+        threshold=0.05, max_change=0.5, min_abs_change=0.0):
+    """Dampen a (min_quantity, target_quantity) pair.
+
+    Each value is dampened with :func:`dampen`; the gap ``target - min`` is
+    then kept at least ``new_target - new_min`` capped like the values, so
+    that the order-up-to level stays above the reorder point.
+
+    Args:
+        old_min: reorder point in force (or ``None``).
+        old_target: order-up-to level in force (or ``None``).
+        new_min: new reorder point.
+        new_target: new order-up-to level (>= new_min).
+        threshold, max_change, min_abs_change: see :func:`dampen`.
+
+    Returns:
+        ``(min_quantity, target_quantity)``.
+    """
+    if new_target < new_min:
+        raise ValueError("new_target must be >= new_min")
+    s = dampen(old_min, new_min, threshold, max_change, min_abs_change)
+    big_s = dampen(old_target, new_target, threshold, max_change,
+        min_abs_change)
+    gap_new = new_target - new_min
+    if old_min is not None and old_target is not None:
+        gap_old = max(old_target - old_min, 0.0)
+        gap = dampen(gap_old if gap_old > 0 else None, gap_new, threshold,
+            max_change, min_abs_change)
+    else:
+        gap = gap_new
+    if big_s < s + gap:
+        big_s = s + gap
+    return s, big_s
+
+
+# --------------------------------------------------------------------------
+# ABC
+# --------------------------------------------------------------------------
+
+def abc_classify(consumption_values, thresholds=(0.80, 0.15, 0.05)):
+    """ABC classification by share of consumption value.
+
+    Items are sorted by decreasing value; an item is ``'A'`` when the
+    cumulative share of the items *before* it is below ``thresholds[0]``,
+    ``'B'`` when below ``thresholds[0] + thresholds[1]``, else ``'C'``; items
+    of value 0 are ``'C'``.  So the A items are the fewest items reaching
+    80% of the value, and so on.  Ties keep the input order.
+
+    Args:
+        consumption_values: mapping key -> value, or a sequence of values
+            (each >= 0), e.g. yearly usage x unit cost.
+        thresholds: shares of A, B and C; positive, summing to 1.
+
+    Returns:
+        A dict key -> class for a mapping, else a tuple of classes in input
+        order.
+
+    Raises:
+        ValueError: on negative values or bad thresholds.
+    """
+    if len(thresholds) != 3 or any(t < 0 for t in thresholds) \
+            or abs(sum(thresholds) - 1.0) > 1e-9:
+        raise ValueError("thresholds must be 3 shares >= 0 summing to 1")
+    if isinstance(consumption_values, Mapping):
+        keys = list(consumption_values.keys())
+        values = [consumption_values[k] for k in keys]
+    else:
+        keys = None
+        values = list(consumption_values)
+    v = np.asarray(values, dtype=float)
+    if v.size and (not np.isfinite(v).all() or (v < 0).any()):
+        raise ValueError("consumption values must be finite and >= 0")
+    classes = ['C'] * v.size
+    total = v.sum() if v.size else 0.0
+    if total > 0:
+        order = np.argsort(-v, kind='stable')
+        before = np.concatenate(([0.0], np.cumsum(v[order])[:-1])) / total
+        a_cut = thresholds[0]
+        b_cut = thresholds[0] + thresholds[1]
+        for rank, index in enumerate(order):
+            if v[index] <= 0:
+                continue
+            if before[rank] < a_cut - 1e-12:
+                classes[index] = 'A'
+            elif before[rank] < b_cut - 1e-12:
+                classes[index] = 'B'
+    if keys is not None:
+        return dict(zip(keys, classes))
+    return tuple(classes)
+
+
+def fill_rate_for_class(abc_class, targets=None):
+    """Target fill rate of an ABC class (0.98 / 0.95 / 0.90 by default).
+
+    Args:
+        abc_class: ``'A'``, ``'B'`` or ``'C'``.
+        targets: optional mapping class -> fill rate.
+
+    Returns:
+        The fill rate.
+    """
+    targets = DEFAULT_CLASS_FILL_RATES if targets is None else targets
+    try:
+        return targets[abc_class]
+    except KeyError:
+        raise ValueError("unknown ABC class %r" % (abc_class,))
+
+
+# --------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why the order point is what it is (see docs/replenishment.md)."""
+    model: str
+    model_error: float
+    candidate_errors: Tuple[Tuple[str, float], ...]
+    demand_class: str
+    weekly_seasonality: bool
+    yearly_seasonality: bool
+    history_days: int
+    censored_days: int
+    mean_daily_demand: float
+    forecast_daily: Tuple[float, ...]
+    lead_time_mean: float
+    lead_time_std: float
+    lead_time_observations: int
+    lead_time_source: str
+    review_period: float
+    protection_days: float
+    lead_time_demand: float
+    protection_demand: float
+    safety_stock: float
+    distribution: str
+    fill_rate_target: float
+    expected_fill_rate: float
+    annual_demand: float
+    eoq: float
+    order_quantity: float
+    reorder_point: float
+    order_up_to: float
+    text: str
+
+
+class OrderPoint(NamedTuple):
+    """Result of :func:`compute_order_point`.
+
+    Attributes:
+        reorder_point: the stock_supply ``min_quantity``.
+        order_up_to: the stock_supply ``target_quantity``.
+        explanation: an :class:`Explanation`.
+    """
+    reorder_point: float
+    order_up_to: float
+    explanation: Explanation
+
+
+def _check_number(name, value, minimum=0.0, strict=False):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("%s must be a number, got %r" % (name, value))
+    if not math.isfinite(v) or v < minimum or (strict and v <= minimum):
+        raise ValueError("%s must be a finite number %s %s, got %r" % (
+                name, '>' if strict else '>=', minimum, value))
+    return v
+
+
+def _protection_samples(forecast, lt_points, review_period):
+    """Protection-interval demand distribution.
+
+    Returns:
+        ``(samples, weights, method, protection_demand)``.
+    """
+    periods = lt_points + review_period
+    lengths = np.maximum(1, np.rint(periods)).astype(int)
+    future = forecast.future_sum(periods)
+    protection_demand = float(future.mean())
+    k = lengths.size
+    fc, err, valid = forecast.window_errors(np.unique(lengths))
+    uniq = np.unique(lengths)
+    col = np.searchsorted(uniq, lengths)
+    counts = valid.sum(axis=0) if valid.size else np.zeros(uniq.size, int)
+    if valid.shape[0] and counts.min() >= MIN_WINDOWS:
+        fc = fc[:, col]
+        err = err[:, col]
+        valid = valid[:, col]
+        # variance function v(F) = a F + b F^2 fitted on squared errors,
+        # used to rescale past errors to the coming demand level
+        e2 = np.where(valid, err * err, 0.0)
+        f1 = np.where(valid, fc, 0.0)
+        f2 = f1 * f1
+        s11 = (f1 * f1).sum(0)
+        s12 = (f1 * f2).sum(0)
+        s22 = (f2 * f2).sum(0)
+        r1 = (f1 * e2).sum(0)
+        r2 = (f2 * e2).sum(0)
+        det = s11 * s22 - s12 * s12
+        with np.errstate(invalid='ignore', divide='ignore'):
+            a = np.where(det > 0, (r1 * s22 - r2 * s12) / det, 0.0)
+            b = np.where(det > 0, (r2 * s11 - r1 * s12) / det, 0.0)
+            a1 = np.where(s11 > 0, r1 / s11, 0.0)
+            b1 = np.where(s22 > 0, r2 / s22, 0.0)
+        # non-negative coefficients
+        neg_a = a < 0
+        neg_b = b < 0
+        a = np.where(neg_a, 0.0, np.where(neg_b, a1, a))
+        b = np.where(neg_a, b1, np.where(neg_b, 0.0, b))
+        ok = (a + b) > 0
+        v_now = a * fc + b * fc * fc
+        v_fut = a * future + b * future * future
+        with np.errstate(invalid='ignore', divide='ignore'):
+            scale = np.sqrt(np.where(v_now > 0, v_fut / v_now, 1.0))
+        scale = np.where(ok, np.clip(scale, 1.0 / 3.0, 3.0), 1.0)
+        samples = future[None, :] + err * scale
+        weights = np.where(valid, 1.0, 0.0)
+        weights = weights / np.maximum(weights.sum(0), 1)[None, :]
+        return (np.maximum(samples, 0.0).ravel(), weights.ravel() / k,
+            'empirical', protection_demand)
+    # Short history: lognormal with the daily variability seen so far.
+    y, m = forecast._y, forecast._m
+    valid_days = y[m > 0] if y is not None else np.zeros(0)
+    mean_daily = float(forecast.path[:max(1, int(periods.max()))].mean())
+    if valid_days.size >= 7:
+        var_daily = float(valid_days.var(ddof=1))
+        n_eff = valid_days.size
+    else:
+        var_daily = 2.0 * mean_daily
+        n_eff = max(1, valid_days.size)
+    var_daily = max(var_daily, mean_daily)
+    var = periods * var_daily + periods * periods * var_daily / n_eff
+    with np.errstate(invalid='ignore', divide='ignore'):
+        s2 = np.where(future > 0, np.log1p(var / np.maximum(
+                    future, 1e-300) ** 2), 0.0)
+    mu = np.log(np.maximum(future, 1e-300)) - s2 / 2
+    samples = np.exp(mu[:, None] + np.sqrt(s2)[:, None] * _LOGNORMAL_Z[None, :])
+    samples = np.where(future[:, None] > 0, samples, 0.0)
+    weights = np.full(samples.shape, 1.0 / samples.size)
+    return samples.ravel(), weights.ravel(), 'lognormal', protection_demand
+
+
+def compute_order_point(sales, stockout, received_orders, quoted_lead_time,
+        unit_cost, pack_multiple=1.0, minimum_order_quantity=0.0,
+        fill_rate=0.95, review_period=1.0, ordering_cost=0.0,
+        holding_rate=0.25, today=None):
+    """Compute the reorder point and order-up-to level of one product.
+
+    Args:
+        sales: daily demand (sales net of customer returns), oldest first;
+            element ``i`` is the day ``today - len(sales) + i`` (the last one
+            is yesterday).  Numbers >= 0.
+        stockout: one flag per day of ``sales``: true when the product was
+            out of stock that day (the day is censored: its sales are not
+            taken as the demand).
+        received_orders: ``(order_date, receipt_date)`` pairs of received
+            purchase orders (``datetime.date``).
+        quoted_lead_time: supplier's quoted lead time (days, >= 0).
+        unit_cost: cost of one unit (>= 0).
+        pack_multiple: supplier's pack size (> 0).
+        minimum_order_quantity: supplier's minimum order quantity (>= 0).
+        fill_rate: target fill rate (share of demanded units served from
+            stock), in (0, 1).
+        review_period: days between two checks of the order point (>= 0).
+        ordering_cost: cost of placing one order (>= 0).
+        holding_rate: holding cost per year as a fraction of unit cost
+            (>= 0).
+        today: ``datetime.date`` of the computation (required).
+
+    Returns:
+        An :class:`OrderPoint` ``(reorder_point, order_up_to, explanation)``.
+
+    Raises:
+        ValueError: on negative or non-finite quantities, mismatched lengths
+            of ``sales`` and ``stockout``, a fill rate outside (0, 1), a
+            non-positive pack multiple, bad dates.
+    """
+    if not isinstance(today, date):
+        raise ValueError("today must be a datetime.date")
+    try:
+        y = np.asarray(sales, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ValueError("sales must be a sequence of numbers")
+    flags = np.asarray(stockout).ravel()
+    if y.size != flags.size:
+        raise ValueError(
+            "sales and stockout must have the same length (%d != %d)"
+            % (y.size, flags.size))
+    if y.size and (not np.isfinite(y).all() or (y < 0).any()):
+        raise ValueError("sales must be finite and >= 0")
+    if flags.size and flags.dtype != bool:
+        if not np.isin(flags, (0, 1)).all():
+            raise ValueError("stockout flags must be booleans")
+        flags = flags.astype(bool)
+    fill_rate = _check_number('fill_rate', fill_rate, 0.0, strict=True)
+    if not fill_rate < 1.0:
+        raise ValueError("fill_rate must be in (0, 1), got %r" % fill_rate)
+    unit_cost = _check_number('unit_cost', unit_cost)
+    pack_multiple = _check_number('pack_multiple', pack_multiple, strict=True)
+    minimum_order_quantity = _check_number(
+        'minimum_order_quantity', minimum_order_quantity)
+    review_period = _check_number('review_period', review_period)
+    ordering_cost = _check_number('ordering_cost', ordering_cost)
+    holding_rate = _check_number('holding_rate', holding_rate)
+    lead_time = estimate_lead_time(received_orders, quoted_lead_time, today)
+
+    lt_points = lead_time_points(lead_time)
+    protection_days = lead_time.mean + review_period
+    horizon = int(math.ceil(max(lt_points.max() + review_period,
+                EOQ_RATE_DAYS))) + 1
+    eval_days = int(min(max(round(protection_days), 7), 42))
+    forecast = forecast_demand(y, flags, today, horizon, eval_days)
+
+    mean_daily = float(forecast.path[:EOQ_RATE_DAYS].mean())
+    annual_demand = mean_daily * 365.0
+    lead_time_demand = float(forecast.future_sum(lead_time.mean))
+    if forecast.model == 'none' or mean_daily <= 0:
+        return _result(forecast, lead_time, review_period, protection_days,
+            0.0, 0.0, 0.0, 'none', fill_rate, 1.0, 0.0, 0.0, 0.0, 0.0,
+            0.0, mean_daily)
+
+    eoq = economic_order_quantity(
+        annual_demand, ordering_cost, unit_cost, holding_rate)
+    review_demand = mean_daily * review_period
+    wanted = max(eoq if math.isfinite(eoq) else 0.0, review_demand)
+    if not math.isfinite(eoq) or wanted > MAX_COVER_DAYS * mean_daily:
+        wanted = MAX_COVER_DAYS * mean_daily
+    wanted = max(wanted, mean_daily)
+    quantity = round_order_quantity(
+        wanted, pack_multiple, minimum_order_quantity)
+
+    samples, weights, method, protection_demand = _protection_samples(
+        forecast, lt_points, review_period)
+    cycle_quantity = max(quantity, review_demand)
+    reorder_point = fill_rate_reorder_point(
+        samples, weights, cycle_quantity, fill_rate)
+    reorder_point = max(reorder_point, lead_time_demand)
+    shortage = cycle_shortage(samples, weights, reorder_point, cycle_quantity)
+    expected_fill = 1.0 - shortage / cycle_quantity
+    safety_stock = reorder_point - protection_demand
+    order_up_to = reorder_point + quantity
+    return _result(forecast, lead_time, review_period, protection_days,
+        lead_time_demand, protection_demand, safety_stock, method,
+        fill_rate, expected_fill, annual_demand, eoq, quantity,
+        reorder_point, order_up_to, mean_daily)
+
+
+def _result(forecast, lead_time, review_period, protection_days,
+        lead_time_demand, protection_demand, safety_stock, method,
+        fill_rate, expected_fill, annual_demand, eoq, quantity,
+        reorder_point, order_up_to, mean_daily):
+    path = tuple(round(float(v), 6) for v in forecast.path)
+    err = forecast.error
+    text = (
+        "Demand model %s (%s demand%s%s; out-of-sample error %s over %d-day"
+        " windows; %d days of history, %d censored). Forecast %.3g/day"
+        " over the next %d days. Lead time %.1f +/- %.1f days (%s, %d"
+        " receipts), review %.3g days: expected demand %.4g over the"
+        " lead time, %.4g over lead time + review. Safety stock %.4g"
+        " (%s distribution) for a %.1f%% fill rate target (expected"
+        " %.1f%%). EOQ %.4g, order quantity %.4g. Reorder point %.4g,"
+        " order-up-to %.4g." % (
+            forecast.model, forecast.demand_class,
+            ', weekly profile' if forecast.weekly else '',
+            ', yearly profile' if forecast.yearly else '',
+            'n/a' if math.isnan(err) else '%.1f%%' % (100 * err),
+            forecast.eval_days, forecast.n, forecast.censored, mean_daily,
+            EOQ_RATE_DAYS, lead_time.mean, lead_time.std, lead_time.source,
+            lead_time.observations, review_period, lead_time_demand,
+            protection_demand, safety_stock, method, 100 * fill_rate,
+            100 * expected_fill, eoq if math.isfinite(eoq) else float('inf'),
+            quantity, reorder_point, order_up_to))
+    explanation = Explanation(
+        model=forecast.model,
+        model_error=err,
+        candidate_errors=forecast.candidates,
+        demand_class=forecast.demand_class,
+        weekly_seasonality=forecast.weekly,
+        yearly_seasonality=forecast.yearly,
+        history_days=forecast.n,
+        censored_days=forecast.censored,
+        mean_daily_demand=mean_daily,
+        forecast_daily=path,
+        lead_time_mean=lead_time.mean,
+        lead_time_std=lead_time.std,
+        lead_time_observations=lead_time.observations,
+        lead_time_source=lead_time.source,
+        review_period=review_period,
+        protection_days=protection_days,
+        lead_time_demand=lead_time_demand,
+        protection_demand=protection_demand,
+        safety_stock=safety_stock,
+        distribution=method,
+        fill_rate_target=fill_rate,
+        expected_fill_rate=expected_fill,
+        annual_demand=annual_demand,
+        eoq=eoq,
+        order_quantity=quantity,
+        reorder_point=reorder_point,
+        order_up_to=order_up_to,
+        text=text)
+    return OrderPoint(reorder_point, order_up_to, explanation)

@@ -1,0 +1,313 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Build the demo database on an activated perpetual_inventory database.
+
+``build(database_name, config_file)`` is called by ``perpetual-inventory
+demo`` once the modules are activated, and by the scenario tests on a
+smaller business.
+"""
+import datetime as dt
+import random
+from decimal import Decimal
+
+from .demo_data import (
+    BINS, CATEGORIES, CUSTOMERS, SUPPLIERS, Progress, location_barcode,
+    make_items)
+from .history import write_history
+
+ADMIN_PASSWORD = 'admin'
+
+
+def build(database_name, config_file=None, products=50, days=365, seed=42,
+        today=None, out=print):
+    """Fill the activated database with the demo business.
+
+    Args:
+        database_name: the database, its modules already activated.
+        config_file: the trytond configuration file (None: environment).
+        products: how many goods to create.
+        days: the length of the history before today.
+        seed: the seed of every random choice.
+        today: the last day of the history (default: today).
+        out: the function that prints progress.
+
+    Returns:
+        A dict of the main figures (products, moves, purchases, sales).
+    """
+    from proteus import config as pconfig
+
+    progress = Progress(out=out, total=6)
+    today = today or dt.date.today()
+    start = today - dt.timedelta(days=days)
+    config = pconfig.set_trytond(database_name, config_file=config_file)
+    items = make_items(seed, products)
+
+    progress("Company, chart of accounts and fiscal years")
+    company = _setup_company(config)
+    accounts = _setup_accounting(config, company, start, today)
+    progress("Warehouse bins, suppliers, customers and %d products"
+        % len(items))
+    bins = _setup_locations(config)
+    suppliers, customers = _setup_parties(config)
+    categories = _setup_categories(config, accounts)
+    products = _setup_products(config, company, items, categories, suppliers)
+    progress("Opening stock from a physical count on %s" % start)
+    rng = random.Random(seed + 1)
+    opening = _opening_count(config, items, products, bins, start, rng)
+    progress("%d days of purchases and sales" % days)
+    figures = write_history(
+        database_name, company.id, items, products, bins, suppliers,
+        customers, opening, start, today, seed, out=out)
+    progress("Order points and configuration")
+    _setup_order_points(config, items, products, figures)
+    _close_config_wizard(config)
+    progress("Done: %(products)d products, %(moves)d stock moves, "
+        "%(purchases)d purchases, %(sales)d sales" % figures)
+    return figures
+
+
+def _setup_company(config):
+    from proteus import Model, Wizard
+    Party = Model.get('party.party')
+    Currency = Model.get('currency.currency')
+    CurrencyRate = Model.get('currency.currency.rate')
+    User = Model.get('res.user')
+
+    currencies = Currency.find([('code', '=', 'USD')])
+    if currencies:
+        currency, = currencies
+    else:
+        currency = Currency(name="U.S. Dollar", symbol='$', code='USD',
+            rounding=Decimal('0.01'))
+        currency.save()
+        CurrencyRate(date=dt.date.min, rate=Decimal(1),
+            currency=currency).save()
+    party = Party(name="Harbor Hardware & Supply")
+    address, = party.addresses
+    address.street = "12 Quay Road"
+    address.postal_code = "04101"
+    address.city = "Portland"
+    party.save()
+    company_config = Wizard('company.company.config')
+    company_config.execute('company')
+    company = company_config.form
+    company.party = party
+    company.currency = currency
+    company_config.execute('add')
+    config._context = User.get_preferences(True, {})
+    Company = Model.get('company.company')
+    company, = Company.find()
+    return company
+
+
+def _setup_accounting(config, company, start, today):
+    from proteus import Model, Wizard
+    AccountTemplate = Model.get('account.account.template')
+    Account = Model.get('account.account')
+    ModelData = Model.get('ir.model.data')
+    FiscalYear = Model.get('account.fiscalyear')
+    Sequence = Model.get('ir.sequence.strict')
+    SequenceType = Model.get('ir.sequence.type')
+
+    template = AccountTemplate(ModelData.get_id(
+            'account', 'account_template_root_en', config.context))
+    create_chart = Wizard('account.create_chart')
+    create_chart.execute('account')
+    create_chart.form.account_template = template
+    create_chart.form.company = company
+    create_chart.execute('create_account')
+
+    def account(code):
+        result, = Account.find([
+                ('code', '=', code), ('company', '=', company.id)])
+        return result
+
+    receivable = Account.find([
+            ('type.receivable', '=', True), ('company', '=', company.id),
+            ('closed', '!=', True)], limit=1)[0]
+    payable = Account.find([
+            ('type.payable', '=', True), ('company', '=', company.id),
+            ('closed', '!=', True)], limit=1)[0]
+    create_chart.form.account_receivable = receivable
+    create_chart.form.account_payable = payable
+    create_chart.form.category_account_expense = account('5.1.1')
+    create_chart.form.category_account_revenue = account('4.1.1')
+    create_chart.execute('create_properties')
+
+    # Stock counterparts need an account type flagged "stock": the type of
+    # the chart's change in inventories is one.
+    stock_change = account('5.1.5')
+    grni = Account(
+        name="Goods Received Not Invoiced", code='5.1.7',
+        parent=stock_change.parent, type=stock_change.type)
+    cogs = Account(
+        name="Cost of Goods Sold", code='5.1.8',
+        parent=stock_change.parent, type=stock_change.type)
+    Account.save([grni, cogs])
+
+    sequence_type, = SequenceType.find(
+        [('name', '=', "Account Move")], limit=1)
+    for year in range(start.year, today.year + 1):
+        sequence = Sequence(name="Account Moves %s" % year,
+            sequence_type=sequence_type, company=company)
+        sequence.save()
+        fiscalyear = FiscalYear(name=str(year),
+            start_date=dt.date(year, 1, 1), end_date=dt.date(year, 12, 31),
+            company=company, move_sequence=sequence,
+            account_stock_method='continental')
+        invoice_type, = SequenceType.find([('name', '=', "Invoice")], limit=1)
+        invoice_sequence = Sequence(name="Invoices %s" % year,
+            sequence_type=invoice_type, company=company)
+        invoice_sequence.save()
+        sequences, = fiscalyear.invoice_sequences
+        for kind in ['out_invoice', 'in_invoice', 'out_credit_note',
+                'in_credit_note']:
+            setattr(sequences, kind + '_sequence', invoice_sequence)
+        fiscalyear.save()
+        fiscalyear.click('create_period')
+    return {
+        'stock': account('1.3.1'),
+        'grni': grni,
+        'cogs': cogs,
+        'expense': account('5.1.1'),
+        'revenue': account('4.1.1'),
+        'receivable': receivable,
+        'payable': payable,
+        }
+
+
+def _setup_locations(config):
+    from proteus import Model
+    Location = Model.get('stock.location')
+    warehouse, = Location.find([('type', '=', 'warehouse')])
+    warehouse.name = "Main Warehouse"
+    warehouse.save()
+    storage = warehouse.storage_location
+    storage.code = location_barcode('STO')
+    storage.save()
+    bins = []
+    for code, name in BINS:
+        location = Location(name="%s (%s)" % (code, name),
+            code=location_barcode(code), type='storage', parent=storage)
+        bins.append(location)
+    Location.save(bins)
+    return bins
+
+
+def _setup_parties(config):
+    from proteus import Model
+    Party = Model.get('party.party')
+    suppliers = [Party(name=name) for name, *_ in SUPPLIERS]
+    customers = [Party(name=name) for name in CUSTOMERS]
+    Party.save(suppliers + customers)
+    return suppliers, customers
+
+
+def _setup_categories(config, accounts):
+    from proteus import Model
+    Category = Model.get('product.category')
+    categories = {}
+    for name, *_ in CATEGORIES:
+        categories[name] = Category(
+            name=name, accounting=True,
+            account_expense=accounts['expense'],
+            account_revenue=accounts['revenue'],
+            account_stock=accounts['stock'],
+            account_stock_in=accounts['grni'],
+            account_stock_out=accounts['cogs'])
+    Category.save(list(categories.values()))
+    return categories
+
+
+def _setup_products(config, company, items, categories, suppliers):
+    from proteus import Model
+    Template = Model.get('product.template')
+    Uom = Model.get('product.uom')
+    unit, = Uom.find([('name', '=', 'Unit')])
+    templates = []
+    for item in items:
+        template = Template(
+            name=item.name, type='goods', default_uom=unit,
+            purchasable=True, salable=True, list_price=item.list_price,
+            cost_price_method=item.cost_price_method,
+            account_category=categories[item.category],
+            code=item.code)
+        product, = template.products
+        product.suffix_code = None
+        product.cost_price = item.cost
+        identifier = product.identifiers.new()
+        identifier.type = 'ean'
+        identifier.code = item.barcode
+        for index, (name, supplied, lead_time, spread) in enumerate(
+                SUPPLIERS):
+            if item.category not in supplied:
+                continue
+            # The specialist is the main supplier, the distributor is
+            # quicker but dearer.
+            general = len(supplied) > 1
+            product_supplier = template.product_suppliers.new()
+            product_supplier.party = suppliers[index]
+            product_supplier.lead_time = dt.timedelta(days=lead_time)
+            product_supplier.sequence = 20 if general else 10
+            product_supplier.quantity_minimal = (
+                item.pack if general else item.minimum)
+            product_supplier.quantity_rounding = item.pack
+            price = product_supplier.prices.new()
+            price.quantity = 0
+            price.unit_price = (
+                item.cost * (Decimal('1.12') if general else Decimal(1))
+                ).quantize(Decimal('0.0001'))
+        templates.append(template)
+    Template.save(templates)
+    return [t.products[0] for t in templates]
+
+
+def _opening_count(config, items, products, bins, date, rng):
+    "Count every bin on the first day and return the quantities counted"
+    from proteus import Model
+    Inventory = Model.get('stock.inventory')
+    opening = {}
+    inventories = []
+    for index, location in enumerate(bins):
+        inventory = Inventory(location=location, date=date)
+        for item, product in zip(items, products):
+            if item.index % len(bins) != index:
+                continue
+            quantity = max(
+                item.minimum, round(item.rate * rng.uniform(20, 45)))
+            line = inventory.lines.new()
+            line.product = product
+            line.quantity = quantity
+            opening[item.index] = quantity
+        inventories.append(inventory)
+    Inventory.save(inventories)
+    Inventory.click(inventories, 'confirm')
+    return opening
+
+
+def _setup_order_points(config, items, products, figures):
+    "Create the hand-set order points a user would start from"
+    from proteus import Model
+    Location = Model.get('stock.location')
+    OrderPoint = Model.get('stock.order_point')
+    warehouse, = Location.find([('type', '=', 'warehouse')])
+    points = []
+    for item, product in zip(items, products):
+        daily = figures['daily_demand'].get(item.index, 0)
+        minimum = max(item.pack, round(daily * 14))
+        points.append(OrderPoint(
+                product=product, location=warehouse,
+                type='purchase', min_quantity=minimum,
+                target_quantity=minimum + max(item.pack, round(daily * 30))))
+    OrderPoint.save(points)
+
+
+def _close_config_wizard(config):
+    "Mark the module configuration wizard done so the first login is clean"
+    from proteus import Model
+    Item = Model.get('ir.module.config_wizard.item')
+    items = Item.find([('state', '!=', 'done')])
+    for item in items:
+        item.state = 'done'
+    Item.save(items)
