@@ -49,7 +49,10 @@ import time
 from datetime import date, timedelta
 from multiprocessing import Pool
 
-import numpy as np
+for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ.setdefault(_var, '1')
+
+import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -204,6 +207,21 @@ def order_quantity(rate, item):
     return round_order_quantity(wanted, item['pack'], item['moq'])
 
 
+def undershoot(rng, item, day, size):
+    """True undershoot below s: uniform fraction of a size-biased draw of
+    the review-period (one day) demand at ``day``."""
+    m = item['m'][min(day, item['m'].size - 1)]
+    p, theta = item['p'], item['theta']
+    pool = 4 * size
+    lam = rng.gamma(max(m / (p * theta), 1e-12), theta, pool)
+    z = np.where(rng.random(pool) < p, rng.poisson(lam), 0).astype(float)
+    total = z.sum()
+    if total <= 0:
+        return np.zeros(size)
+    picked = rng.choice(z, size, p=z / total)
+    return rng.random(size) * picked
+
+
 def oracle_points(items, day_index, targets, rng, samples):
     """Reorder points / order-up-to of the oracle at a (per item) day."""
     n_items = len(items)
@@ -211,9 +229,10 @@ def oracle_points(items, day_index, targets, rng, samples):
     big_s = np.zeros(n_items)
     lt = np.stack([sample_lead_time(rng, it['lt_mean'], it['lt_cv'], samples)
             for it in items])
-    horizon = lt + REVIEW_PERIOD
+    horizon = lt
     hmax = int(horizon.max())
     xs = np.zeros((n_items, samples))
+    mean_under = np.zeros(n_items)
     for i, it in enumerate(items):
         d = day_index[i]
         m = it['m']
@@ -230,14 +249,17 @@ def oracle_points(items, day_index, targets, rng, samples):
             occ = rng.binomial(h, p)
             shape = occ * (cm[h] / h) / (p * theta)
         lam = rng.gamma(np.maximum(shape, 1e-12), theta)
-        xs[i] = rng.poisson(lam)
+        under = undershoot(rng, it, d + 1, samples)
+        xs[i] = rng.poisson(lam) + under
+        mean_under[i] = under.mean()
         rate = float(m[d + 1:d + 1 + EOQ_RATE_DAYS].mean()) \
             if d + 1 < m.size else float(m[-1])
         big_s[i] = order_quantity(rate, it)
     for i in range(n_items):
         if big_s[i] > 0:
             s_out[i] = fill_rate_reorder_point(
-                xs[i], np.ones(samples), big_s[i], targets[i])
+                xs[i], np.ones(samples), big_s[i] + mean_under[i],
+                targets[i])
     return s_out, s_out + big_s
 
 

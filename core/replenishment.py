@@ -66,6 +66,8 @@ MAX_COVER_DAYS = 365
 _NORMAL = NormalDist()
 _LOGNORMAL_Z = np.array(
     [_NORMAL.inv_cdf((i + 0.5) / 201) for i in range(201)])
+# Fixed pseudo-random uniforms: the undershoot sampling is deterministic.
+_UNIFORM = np.random.default_rng(20240601).random((2, 8192))
 
 
 # --------------------------------------------------------------------------
@@ -620,61 +622,132 @@ def _check_number(name, value, minimum=0.0, strict=False):
     return v
 
 
-def _protection_samples(forecast, lt_points, review_period):
-    """Protection-interval demand distribution.
+def _undershoot(forecast, review_period, size, future_daily):
+    """Samples of the undershoot of the inventory position below s.
+
+    When a review finds the position at or below s it is, on average, below
+    it by the *equilibrium excess* of the demand between two reviews: its
+    density is ``P(D_R > u) / E[D_R]``, sampled as a uniform fraction of a
+    size-biased draw of the review-period demand ``D_R``.  This is where
+    the review period enters the reorder point (about half the review
+    period demand for smooth items, much more for lumpy ones).
 
     Returns:
-        ``(samples, weights, method, protection_demand)``.
+        Array of ``size`` undershoot samples (deterministic).
     """
-    periods = lt_points + review_period
-    lengths = np.maximum(1, np.rint(periods)).astype(int)
+    y, m = forecast._y, forecast._m
+    r = max(1, int(round(review_period)))
+    if y is None or y.size == 0:
+        return np.zeros(size)
+    lo = max(0, y.size - 365)
+    yy = y[lo:]
+    mm = m[lo:] > 0
+    if r == 1:
+        z = yy[mm]
+    else:
+        c = np.concatenate(([0.0], np.cumsum(np.where(mm, yy, 0.0))))
+        cm = np.concatenate(([0], np.cumsum(mm)))
+        if yy.size < r:
+            return np.zeros(size)
+        sums = c[r:] - c[:-r]
+        counts = cm[r:] - cm[:-r]
+        keep = counts > 0
+        z = sums[keep] * r / counts[keep]
+    total = z.sum()
+    if z.size == 0 or total <= 0:
+        return np.zeros(size)
+    ratio = future_daily * r / (total / z.size)
+    ratio = min(max(ratio, 0.5), 2.0) if math.isfinite(ratio) else 1.0
+    cum = np.cumsum(z) / total
+    reps = -(-size // _UNIFORM.shape[1])
+    u1 = np.tile(_UNIFORM[0], reps)[:size]
+    u2 = np.tile(_UNIFORM[1], reps)[:size]
+    picked = z[np.minimum(np.searchsorted(cum, u1), z.size - 1)]
+    return u2 * picked * ratio
+
+
+def _protection_samples(forecast, lt_points, review_period):
+    """Distribution of the demand a reorder point must cover.
+
+    ``X = D(L) + U``: demand over the lead time L (mixed over the
+    lead-time points) plus the undershoot U (see :func:`_undershoot`).
+
+    Returns:
+        ``(samples, weights, method, protection_demand, mean_undershoot)``.
+    """
+    lengths = np.maximum(1, np.rint(lt_points)).astype(int)
+    periods = np.maximum(lt_points, 0.0)
     future = forecast.future_sum(periods)
-    protection_demand = float(future.mean())
     k = lengths.size
-    fc, err, valid = forecast.window_errors(np.unique(lengths))
     uniq = np.unique(lengths)
+    fc, err, valid = forecast.window_errors(uniq)
     col = np.searchsorted(uniq, lengths)
     counts = valid.sum(axis=0) if valid.size else np.zeros(uniq.size, int)
+    future_daily = float(future.sum() / max(periods.sum(), 1e-9)) \
+        if periods.sum() > 0 else float(forecast.path[:7].mean())
     if valid.shape[0] and counts.min() >= MIN_WINDOWS:
         fc = fc[:, col]
         err = err[:, col]
         valid = valid[:, col]
-        # variance function v(F) = a F + b F^2 fitted on squared errors,
-        # used to rescale past errors to the coming demand level
-        e2 = np.where(valid, err * err, 0.0)
-        f1 = np.where(valid, fc, 0.0)
-        f2 = f1 * f1
-        s11 = (f1 * f1).sum(0)
-        s12 = (f1 * f2).sum(0)
-        s22 = (f2 * f2).sum(0)
-        r1 = (f1 * e2).sum(0)
-        r2 = (f2 * e2).sum(0)
-        det = s11 * s22 - s12 * s12
-        with np.errstate(invalid='ignore', divide='ignore'):
-            a = np.where(det > 0, (r1 * s22 - r2 * s12) / det, 0.0)
-            b = np.where(det > 0, (r2 * s11 - r1 * s12) / det, 0.0)
-            a1 = np.where(s11 > 0, r1 / s11, 0.0)
-            b1 = np.where(s22 > 0, r2 / s22, 0.0)
-        # non-negative coefficients
-        neg_a = a < 0
-        neg_b = b < 0
-        a = np.where(neg_a, 0.0, np.where(neg_b, a1, a))
-        b = np.where(neg_a, b1, np.where(neg_b, 0.0, b))
-        ok = (a + b) > 0
-        v_now = a * fc + b * fc * fc
-        v_fut = a * future + b * future * future
-        with np.errstate(invalid='ignore', divide='ignore'):
-            scale = np.sqrt(np.where(v_now > 0, v_fut / v_now, 1.0))
-        scale = np.where(ok, np.clip(scale, 1.0 / 3.0, 3.0), 1.0)
+        if forecast.demand_class in ('intermittent', 'lumpy'):
+            # level changes of intermittent items are mostly estimation
+            # noise: past errors are used as they are
+            scale = 1.0
+        else:
+            scale = _error_scale(fc, err, valid, future)
         samples = future[None, :] + err * scale
         weights = np.where(valid, 1.0, 0.0)
-        weights = weights / np.maximum(weights.sum(0), 1)[None, :]
-        return (np.maximum(samples, 0.0).ravel(), weights.ravel() / k,
-            'empirical', protection_demand)
-    # Short history: lognormal with the daily variability seen so far.
+        weights = weights / np.maximum(weights.sum(0), 1)[None, :] / k
+        method = 'empirical'
+    else:
+        samples, weights = _lognormal_samples(forecast, periods, future)
+        method = 'lognormal'
+    samples = np.maximum(samples, 0.0).ravel()
+    weights = weights.ravel()
+    under = _undershoot(forecast, review_period, samples.size, future_daily)
+    samples = samples + under
+    protection_demand = float(np.sum(weights * samples) / weights.sum())
+    return samples, weights, method, protection_demand, float(under.mean())
+
+
+def _error_scale(fc, err, valid, future):
+    """Rescale past window errors to the coming demand level.
+
+    Fits the variance function ``v(F) = a F + b F^2`` (a, b >= 0) of the
+    window errors against the window forecasts and returns
+    ``sqrt(v(F_future) / v(F_past))`` clipped to [1/3, 3].
+    """
+    e2 = np.where(valid, err * err, 0.0)
+    f1 = np.where(valid, fc, 0.0)
+    f2 = f1 * f1
+    s11 = (f1 * f1).sum(0)
+    s12 = (f1 * f2).sum(0)
+    s22 = (f2 * f2).sum(0)
+    r1 = (f1 * e2).sum(0)
+    r2 = (f2 * e2).sum(0)
+    det = s11 * s22 - s12 * s12
+    with np.errstate(invalid='ignore', divide='ignore'):
+        a = np.where(det > 0, (r1 * s22 - r2 * s12) / det, 0.0)
+        b = np.where(det > 0, (r2 * s11 - r1 * s12) / det, 0.0)
+        a1 = np.where(s11 > 0, r1 / s11, 0.0)
+        b1 = np.where(s22 > 0, r2 / s22, 0.0)
+    neg_a = a < 0
+    neg_b = b < 0
+    a = np.where(neg_a, 0.0, np.where(neg_b, a1, a))
+    b = np.where(neg_a, b1, np.where(neg_b, 0.0, b))
+    ok = (a + b) > 0
+    v_now = a * fc + b * fc * fc
+    v_fut = a * future + b * future * future
+    with np.errstate(invalid='ignore', divide='ignore'):
+        scale = np.sqrt(np.where(v_now > 0, v_fut / v_now, 1.0))
+    return np.where(ok, np.clip(scale, 1.0 / 3.0, 3.0), 1.0)
+
+
+def _lognormal_samples(forecast, periods, future):
+    """Lognormal lead-time demand for short histories."""
     y, m = forecast._y, forecast._m
     valid_days = y[m > 0] if y is not None else np.zeros(0)
-    mean_daily = float(forecast.path[:max(1, int(periods.max()))].mean())
+    mean_daily = float(forecast.path[:max(7, int(periods.max()))].mean())
     if valid_days.size >= 7:
         var_daily = float(valid_days.var(ddof=1))
         n_eff = valid_days.size
@@ -687,10 +760,11 @@ def _protection_samples(forecast, lt_points, review_period):
         s2 = np.where(future > 0, np.log1p(var / np.maximum(
                     future, 1e-300) ** 2), 0.0)
     mu = np.log(np.maximum(future, 1e-300)) - s2 / 2
-    samples = np.exp(mu[:, None] + np.sqrt(s2)[:, None] * _LOGNORMAL_Z[None, :])
+    samples = np.exp(mu[:, None] + np.sqrt(s2)[:, None]
+        * _LOGNORMAL_Z[None, :])
     samples = np.where(future[:, None] > 0, samples, 0.0)
     weights = np.full(samples.shape, 1.0 / samples.size)
-    return samples.ravel(), weights.ravel(), 'lognormal', protection_demand
+    return samples, weights
 
 
 def compute_order_point(sales, stockout, received_orders, quoted_lead_time,
@@ -782,9 +856,10 @@ def compute_order_point(sales, stockout, received_orders, quoted_lead_time,
     quantity = round_order_quantity(
         wanted, pack_multiple, minimum_order_quantity)
 
-    samples, weights, method, protection_demand = _protection_samples(
-        forecast, lt_points, review_period)
-    cycle_quantity = max(quantity, review_demand)
+    samples, weights, method, protection_demand, undershoot = \
+        _protection_samples(forecast, lt_points, review_period)
+    # orders are S - position = Q + undershoot on average
+    cycle_quantity = max(quantity + undershoot, review_demand)
     reorder_point = fill_rate_reorder_point(
         samples, weights, cycle_quantity, fill_rate)
     reorder_point = max(reorder_point, lead_time_demand)
