@@ -222,6 +222,11 @@ class Result(NamedTuple):
         return sum((c.value for c in self.consumptions), ZERO)
 
     @property
+    def revaluation(self):
+        "Return the revaluation of a CostChange (its value), else zero."
+        return self.value if isinstance(self.event, CostChange) else ZERO
+
+    @property
     def correction(self):
         "Return the negative stock correction (sum of the settlements)."
         return sum((s.correction for s in self.settlements), ZERO)
@@ -383,11 +388,10 @@ def apply(state, event):
     Returns:
         (new State, Result).
     """
-    try:
-        handler = _HANDLERS[type(event)]
-    except KeyError:
-        raise CostingError("unknown event %r" % (event,)) from None
-    return handler(state, event)
+    for klass in type(event).__mro__:
+        if klass in _HANDLERS:
+            return _HANDLERS[klass](state, event)
+    raise CostingError("unknown event %r" % (event,))
 
 
 def replay(

@@ -137,7 +137,7 @@ def _discounted_sums(x, lam):
 
     Args:
         x: array of shape ``(k, n)`` (or ``(n,)``).
-        lam: discount factor in (0, 1].
+        lam: discount factor in (0, 1], a float or one per row.
 
     Returns:
         Array of shape ``(k, n + 1)``: ``S[:, t] = sum_{j<t} lam**(t-1-j) *
@@ -148,21 +148,37 @@ def _discounted_sums(x, lam):
     out = np.zeros((k, n + 1))
     if n == 0:
         return out
-    if lam >= 1.0:
-        np.cumsum(x, axis=1, out=out[:, 1:])
-        return out
-    # Scaled cumulative sum, in blocks so that lam**-j never overflows.
-    block = max(1, int(600.0 / -math.log(lam)))
+    lams = np.broadcast_to(np.asarray(lam, dtype=float), (k,))
+    uniq, row_of = np.unique(lams, return_inverse=True)
+    up, down, step, block = _powers(tuple(uniq.tolist()), n)
+    up = up[row_of]
+    down = down[row_of]
+    step = step[row_of]
     carry = np.zeros(k)
     for start in range(0, n, block):
         stop = min(n, start + block)
-        j = np.arange(stop - start)
-        g = x[:, start:stop] * lam ** (-j)
-        c = np.cumsum(g, axis=1) * lam ** j
-        c += carry[:, None] * lam ** (j + 1)
+        w = stop - start
+        c = np.cumsum(x[:, start:stop] * up[:, :w], axis=1) * down[:, :w]
+        if start:
+            c += (carry * step)[:, None] * down[:, :w]
         out[:, start + 1:stop + 1] = c
         carry = c[:, -1]
     return out
+
+
+@lru_cache(maxsize=256)
+def _powers(lams, n):
+    """Cached ``lam**-j``, ``lam**j`` (j < block) and ``lam`` per discount."""
+    log_l = np.log(np.minimum(np.asarray(lams), 1.0))
+    smallest = -log_l.min()
+    block = n if smallest <= 0 else max(1, min(n, int(600.0 / smallest)))
+    j = np.arange(block)
+    up = np.exp(-np.outer(log_l, j))
+    down = np.exp(np.outer(log_l, j))
+    step = np.exp(log_l)
+    for array in (up, down, step):
+        array.setflags(write=False)
+    return up, down, step, block
 
 
 @lru_cache(maxsize=64)
@@ -295,61 +311,108 @@ class _ModelPath:
     complexity: int
 
 
-def _level_model(name, yd, md, factor, lam, complexity):
-    s = _discounted_sums(np.vstack((md * yd, md)), lam)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        level = np.where(s[1] > 1e-9, s[0] / np.maximum(s[1], 1e-300), 0.0)
-    return _ModelPath(name, level, None, factor, complexity)
+# (name, kind, discount) of the candidate models; kind L = level, T = trend
+SMOOTH_MODELS = (
+    ('level_slow', 'L', 0.99),
+    ('level', 'L', 0.96),
+    ('level_fast', 'L', 0.88),
+    ('trend_slow', 'T', 0.993),
+    ('trend', 'T', 0.975),
+    )
+INTERMITTENT_MODELS = (
+    ('level_long', 'L', 0.997),
+    ('level_slow', 'L', 0.99),
+    ('level', 'L', 0.96),
+    )
 
 
-def _trend_model(name, yd, md, u, factor, lam, complexity):
+def _fit_models(specs, yd, md, u):
+    """Level and slope of several discounted models at every origin.
+
+    Args:
+        specs: sequence of ``(name, kind, discount)``.
+        yd: deseasonalised demand.
+        md: weights (0 on censored days or days with a zero profile).
+        u: time in years (at least ``len(yd)`` long).
+
+    Returns:
+        ``(level, slope)`` arrays of shape ``(len(specs), n + 1)``.
+    """
     n = yd.size
     uu = u[:n]
-    s = _discounted_sums(
-        np.vstack((md, md * uu, md * uu * uu, md * yd, md * uu * yd)), lam)
-    s0, s1, s2, sy, suy = s
-    det = s0 * s2 - s1 * s1
-    # A slope needs some spread of time: at least ~3 weeks of effective data.
-    ok = (s0 >= 14.0) & (det > 1e-12 * np.maximum(s0 * s0, 1e-300))
-    safe_det = np.where(ok, det, 1.0)
-    slope = np.where(ok, (s0 * suy - s1 * sy) / safe_det, 0.0)
+    rows = []
+    lams = []
+    base_y = md * yd
+    for _, kind, lam in specs:
+        if kind == 'L':
+            rows.extend((base_y, md))
+            lams.extend((lam, lam))
+        else:
+            mu = md * uu
+            rows.extend((md, mu, mu * uu, base_y, base_y * uu))
+            lams.extend((lam,) * 5)
+    sums = _discounted_sums(np.vstack(rows), np.array(lams))
+    k = len(specs)
+    level = np.zeros((k, n + 1))
+    slope = np.zeros((k, n + 1))
+    r = 0
     with np.errstate(invalid='ignore', divide='ignore'):
-        level = np.where(s0 > 1e-9, (sy - slope * s1) / np.maximum(
-                s0, 1e-300), 0.0)
-    return _ModelPath(name, level, slope, factor, complexity)
+        for i, (_, kind, _) in enumerate(specs):
+            if kind == 'L':
+                sy, s0 = sums[r], sums[r + 1]
+                level[i] = np.where(s0 > 1e-9, sy / np.maximum(s0, 1e-300),
+                    0.0)
+                r += 2
+            else:
+                s0, s1, s2, sy, suy = sums[r:r + 5]
+                det = s0 * s2 - s1 * s1
+                # a slope needs ~3 weeks of effective data and some spread
+                ok = (s0 >= 14.0) & (det > 1e-12 * np.maximum(
+                        s0 * s0, 1e-300))
+                b = np.where(ok, (s0 * suy - s1 * sy) / np.where(
+                        ok, det, 1.0), 0.0)
+                slope[i] = b
+                level[i] = np.where(s0 > 1e-9, (sy - b * s1) / np.maximum(
+                        s0, 1e-300), 0.0)
+                r += 5
+    return level, slope
 
 
-def _ew_sequence_means(values, lam):
-    """EW mean after each element of a sequence: length ``len+1``."""
-    s = _discounted_sums(np.vstack((values, np.ones_like(values))), lam)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(s[1] > 0, s[0] / np.maximum(s[1], 1e-300), 0.0)
+def _croston_models(y, m, n):
+    """SBA and TSB levels at every origin (intermittent items).
 
-
-def _croston_models(y, m, factor, n):
-    """SBA and TSB paths (no seasonal factor, intermittent items)."""
+    Returns:
+        ``(names, level)`` with level of shape ``(2, n + 1)``, or
+        ``((), None)`` without any demand.
+    """
     valid = m > 0
     occ = np.flatnonzero(valid & (y > 0))
-    models = []
     if occ.size == 0:
-        return models
+        return (), None
     sizes = y[occ]
     cum_valid = np.cumsum(valid)
     intervals = np.diff(np.concatenate(([0], cum_valid[occ]))).astype(float)
-    # occurrences strictly before origin t
+    # number of occurrences strictly before origin t
     k_at = np.searchsorted(occ, np.arange(n + 1), side='left')
     alpha = 0.1
-    z = _ew_sequence_means(sizes, 1.0 - alpha)
-    a = _ew_sequence_means(intervals, 1.0 - alpha)
+    seq = _discounted_sums(
+        np.vstack((sizes, np.ones_like(sizes), intervals,
+                np.ones_like(sizes), sizes, np.ones_like(sizes))),
+        np.array([1 - alpha, 1 - alpha, 1 - alpha, 1 - alpha, 0.9, 0.9]))
     with np.errstate(invalid='ignore', divide='ignore'):
+        z = np.where(seq[1] > 0, seq[0] / np.maximum(seq[1], 1e-300), 0.0)
+        a = np.where(seq[3] > 0, seq[2] / np.maximum(seq[3], 1e-300), 0.0)
         sba = np.where(a > 0, (1.0 - alpha / 2.0) * z / np.maximum(
                 a, 1e-300), 0.0)
-    ones = np.ones_like(factor)
-    models.append(_ModelPath('sba', sba[k_at], None, ones, 2))
-    prob = _level_model('', (y > 0).astype(float), m, ones, 0.95, 0).level
-    z_tsb = _ew_sequence_means(sizes, 0.9)
-    models.append(_ModelPath('tsb', prob * z_tsb[k_at], None, ones, 2))
-    return models
+        z_tsb = np.where(seq[5] > 0, seq[4] / np.maximum(seq[5], 1e-300),
+            0.0)
+    prob_sums = _discounted_sums(
+        np.vstack((m * (y > 0), m)), 0.95)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        prob = np.where(prob_sums[1] > 1e-9, prob_sums[0] / np.maximum(
+                prob_sums[1], 1e-300), 0.0)
+    level = np.vstack((sba[k_at], prob * z_tsb[k_at]))
+    return ('sba', 'tsb'), level
 
 
 # --------------------------------------------------------------------------
@@ -433,7 +496,7 @@ class DemandForecast:
     _model: _ModelPath = None
     _u: np.ndarray = None
 
-    def window_errors(self, lengths, max_origins=240):
+    def window_errors(self, lengths, max_origins=160):
         """Empirical errors of the forecast of window sums.
 
         For each window length ``P`` and each past origin ``t`` whose window
@@ -509,16 +572,36 @@ class DemandForecast:
         return c[lo] + frac * (c[hi] - c[lo])
 
 
-def _score(path, u, y, m, origins, length):
-    """Mean squared error of the masked window sums at the given origins."""
-    weight = m
-    windows = _Windows(path, u, weight=weight)
-    ends = origins + length
-    fc = np.maximum(windows.forecast(origins, np.array([length]))[:, 0], 0)
+def _score_family(level, slope, factor, u, y, m, origins, length):
+    """Out-of-sample squared error of window sums, for several models.
+
+    The forecast made at each origin for the next ``length`` days is
+    compared with the actual demand, both summed over the valid
+    (non-censored) days of the window only.
+
+    Returns:
+        ``(mse, mean_actual)``: an array (one per model) and a float.
+    """
+    n = y.size
+    mf = m * factor[:n]
+    cmf = _cum0(mf)
+    cmuf = _cum0(mf * u[:n])
     cy = _cum0(m * y)
-    actual = cy[ends] - cy[origins]
-    err = actual - fc
-    return float(np.mean(err * err)), float(np.mean(actual))
+    ends = origins + length
+    d_f = cmf[ends] - cmf[origins]
+    d_uf = cmuf[ends] - cmuf[origins]
+    fc = level[:, origins] * d_f + slope[:, origins] * d_uf
+    err = (cy[ends] - cy[origins])[None, :] - np.maximum(fc, 0.0)
+    return (err * err).mean(axis=1), float((cy[ends] - cy[origins]).mean())
+
+
+def _deseasonalise(y, m, factor, n):
+    with np.errstate(invalid='ignore', divide='ignore'):
+        f = factor[:n]
+        usable = f > 0.05
+        md = np.where(usable, m, 0.0)
+        yd = np.where(md > 0, y / np.where(usable, f, 1.0), 0.0)
+    return yd, md
 
 
 def forecast_demand(sales, stockout, today, horizon, eval_days=14):
@@ -533,7 +616,8 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
         horizon: number of days to forecast (>= 1).
         eval_days: window (days) over which candidate models are compared:
             the squared error of the forecast demand over that many days,
-            from each of the last ``EVAL_ORIGINS`` origins.
+            from each of the recent origins (``EVAL_ORIGINS`` of them, three
+            times more for intermittent items).
 
     Returns:
         A :class:`DemandForecast`.
@@ -544,114 +628,97 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
     horizon = int(max(1, horizon))
     total = n + horizon
     weekday, fourier, u = _calendar(today.toordinal() - n, total)
-    label, _, _ = classify_demand(y, m)
     censored = int(n - m.sum())
+    dow, weekly = _weekday_profile(y, m, weekday, n)
+    base = dow[weekday]
+    if weekly:
+        # days the shop is closed do not count as days without demand
+        label, _, _ = classify_demand(y, m * (base[:n] > 0.05))
+    else:
+        label, _, _ = classify_demand(y, m)
     if label == 'none':
         path = np.zeros(horizon)
         path.setflags(write=False)
         return DemandForecast(
             'none', math.nan, (), eval_days, 'none', False, False, path, n,
             censored)
-
     intermittent = label in ('intermittent', 'lumpy')
-    if intermittent:
-        dow, weekly = np.ones(7), False
-    else:
-        dow, weekly = _weekday_profile(y, m, weekday, n)
-    base = dow[weekday]
+    specs = INTERMITTENT_MODELS if intermittent else SMOOTH_MODELS
+    span = EVAL_ORIGINS * (3 if intermittent else 1)
 
     eval_days = int(max(1, min(eval_days, max(1, n // 3))))
     hi = n - eval_days
-    lo = max(min(MIN_ORIGIN, max(7, n // 3)), hi - EVAL_ORIGINS + 1)
+    lo = max(min(MIN_ORIGIN, max(7, n // 3)), hi - span + 1)
     origins = np.arange(lo, hi + 1) if hi >= lo else np.zeros(0, int)
 
-    builders = []
-
-    def add_family(factor, tag, extra):
-        with np.errstate(invalid='ignore', divide='ignore'):
-            md = np.where(factor[:n] > 0.05, m, 0.0)
-            yd = np.where(md > 0, y / np.where(factor[:n] > 0.05,
-                    factor[:n], 1.0), 0.0)
-        if intermittent:
-            builders.append(lambda: _level_model(
-                    'level_slow' + tag, yd, md, factor, 0.99, 0 + extra))
-            builders.append(lambda: _level_model(
-                    'level' + tag, yd, md, factor, 0.97, 1 + extra))
-        else:
-            builders.append(lambda: _level_model(
-                    'level_slow' + tag, yd, md, factor, 0.99, 0 + extra))
-            builders.append(lambda: _level_model(
-                    'level' + tag, yd, md, factor, 0.96, 1 + extra))
-            builders.append(lambda: _level_model(
-                    'level_fast' + tag, yd, md, factor, 0.88, 2 + extra))
-            builders.append(lambda: _trend_model(
-                    'trend_slow' + tag, yd, md, u, factor, 0.993, 3 + extra))
-            builders.append(lambda: _trend_model(
-                    'trend' + tag, yd, md, u, factor, 0.975, 4 + extra))
-
     tag = '+weekly' if weekly else ''
-    add_family(base, tag, 0)
-    yearly_possible = (not intermittent) and n >= YEARLY_MIN_DAYS
-    yearly_final = None
-    if yearly_possible:
-        fit_end = n - EVAL_ORIGINS - eval_days + 1
-        profile, significant = _yearly_profile(
-            y, m, base, fourier, u, fit_end, total)
-        if significant:
-            add_family(base * profile, tag + '+yearly', 10)
-            yearly_final = True
-
-    paths = [build() for build in builders]
+    families = []   # (tag, factor, names, level, slope, kinds)
+    yd, md = _deseasonalise(y, m, base, n)
+    level, slope = _fit_models(specs, yd, md, u)
+    names = [name + tag for name, _, _ in specs]
+    kinds = [(kind, lam) for _, kind, lam in specs]
     if intermittent:
-        paths.extend(_croston_models(y, m, base, n))
+        c_names, c_level = _croston_models(y, m, n)
+        if c_level is not None:
+            names.extend(c_names)
+            level = np.vstack((level, c_level))
+            slope = np.vstack((slope, np.zeros_like(c_level)))
+            kinds.extend((('C', 0.0),) * len(c_names))
+    families.append((tag, base, names, level, slope, kinds))
+    yearly_fit = None
+    if n >= YEARLY_MIN_DAYS:
+        fit_end = n - span - eval_days + 1
+        profile, significant = _yearly_profile(
+            y, m, base, fourier, u, max(fit_end, 365), total)
+        if significant:
+            factor = base * profile
+            ydy, mdy = _deseasonalise(y, m, factor, n)
+            y_specs = [x for x in specs if x[1] != 'C']
+            ylevel, yslope = _fit_models(y_specs, ydy, mdy, u)
+            ytag = tag + '+yearly'
+            families.append((ytag, factor, [x[0] + ytag for x in y_specs],
+                    ylevel, yslope, [(x[1], x[2]) for x in y_specs]))
+            yearly_fit = True
 
-    candidates = []
     if origins.size:
-        for path in paths:
-            mse, mean_actual = _score(path, u, y, m, origins, eval_days)
-            candidates.append((path, mse, mean_actual))
-        best = candidates[0]
-        for cand in sorted(candidates[1:], key=lambda c: c[0].complexity):
-            # a more complex model must beat the simpler one clearly
-            if cand[1] < 0.97 * best[1]:
+        scored = []
+        mean_actual = 1.0
+        for fam_index, (_, factor, fnames, flevel, fslope, _) in enumerate(
+                families):
+            mse, mean_actual = _score_family(
+                flevel, fslope, factor, u, y, m, origins, eval_days)
+            for i, value in enumerate(mse):
+                scored.append((float(value), fam_index, i))
+        # the candidates are listed from simple to complex (the profile
+        # families last): a more complex model must be clearly better
+        best = scored[0]
+        for cand in scored[1:]:
+            if cand[0] < 0.97 * best[0]:
                 best = cand
-        chosen = best[0]
-        scale = best[2] if best[2] > 0 else 1.0
-        error = math.sqrt(best[1]) / scale
+        scale = mean_actual if mean_actual > 0 else 1.0
+        error = math.sqrt(best[0]) / scale
         cand_errors = tuple(
-            (c[0].name, round(math.sqrt(c[1]) / scale, 4))
-            for c in candidates)
+            (families[f][2][i], round(math.sqrt(v) / scale, 4))
+            for v, f, i in scored)
+        fam_index, row = best[1], best[2]
     else:
-        chosen = paths[0] if intermittent else paths[1]
+        fam_index, row = 0, (0 if intermittent else 1)
         error = math.nan
         cand_errors = ()
 
-    yearly = chosen.name.endswith('+yearly')
-    if yearly and yearly_final:
-        # refit the yearly profile on the whole history for the future
-        profile, significant = _yearly_profile(
-            y, m, base, fourier, u, n, total)
-        factor = base * profile
-        with np.errstate(invalid='ignore', divide='ignore'):
-            md = np.where(factor[:n] > 0.05, m, 0.0)
-            yd = np.where(md > 0, y / np.where(factor[:n] > 0.05,
-                    factor[:n], 1.0), 0.0)
-        lam = {'level_slow': 0.99, 'level': 0.96, 'level_fast': 0.88,
-            'trend_slow': 0.993, 'trend': 0.975}
-        root = chosen.name.split('+')[0]
-        if chosen.slope is None:
-            chosen = _level_model(chosen.name, yd, md, factor, lam[root],
-                chosen.complexity)
-        else:
-            chosen = _trend_model(chosen.name, yd, md, u, factor, lam[root],
-                chosen.complexity)
-
-    level = chosen.level[n]
-    path = level * chosen.factor[n:total]
-    if chosen.slope is not None:
-        path = path + chosen.slope[n] * u[n:total] * chosen.factor[n:total]
+    ftag, factor, fnames, flevel, fslope, fkinds = families[fam_index]
+    name = fnames[row]
+    kind, lam = fkinds[row]
+    chosen_level, chosen_slope = flevel[row], fslope[row]
+    yearly = yearly_fit is not None and fam_index == 1
+    has_slope = kind == 'T'
+    chosen = _ModelPath(name, chosen_level,
+        chosen_slope if has_slope else None, factor, 0)
+    path = chosen.level[n] * factor[n:total]
+    if has_slope:
+        path = path + chosen.slope[n] * u[n:total] * factor[n:total]
     path = np.maximum(path, 0.0)
     path.setflags(write=False)
     return DemandForecast(
-        chosen.name, error, cand_errors, eval_days, label, weekly,
+        name, error, cand_errors, eval_days, label, weekly,
         yearly, path, n, censored, y, m, chosen, u)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from statistics import NormalDist
 from typing import (
@@ -54,7 +55,7 @@ DEFAULT_CLASS_FILL_RATES = {'A': 0.98, 'B': 0.95, 'C': 0.90}
 # Pseudo-observations given to the quoted lead time and its assumed spread.
 PRIOR_LEAD_TIME_WEIGHT = 3.0
 PRIOR_LEAD_TIME_CV = 0.25
-LEAD_TIME_POINTS = 9
+LEAD_TIME_POINTS = 7
 MAX_LEAD_TIME_OBSERVATIONS = 40
 # Minimum number of historical windows for the empirical distribution.
 MIN_WINDOWS = 30
@@ -157,6 +158,14 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
         tuple(observed))
 
 
+@lru_cache(maxsize=16)
+def _normal_quantiles(points):
+    z = np.array([_NORMAL.inv_cdf((i + 0.5) / points)
+            for i in range(points)])
+    z.setflags(write=False)
+    return z
+
+
 def lead_time_points(lead_time, points=LEAD_TIME_POINTS):
     """Discretise the lead-time distribution in equally likely points.
 
@@ -177,13 +186,15 @@ def lead_time_points(lead_time, points=LEAD_TIME_POINTS):
     if std <= 0 or mean <= 0:
         return np.full(points, max(mean, 0.0))
     if lead_time.source == 'history':
-        obs = np.asarray(lead_time.observed)
-        pts = np.quantile(obs, probs)
+        obs = np.sort(np.asarray(lead_time.observed))
+        pos = probs * (obs.size - 1)
+        low = np.floor(pos).astype(int)
+        high = np.minimum(low + 1, obs.size - 1)
+        pts = obs[low] + (pos - low) * (obs[high] - obs[low])
     else:
         s2 = math.log(1.0 + (std / mean) ** 2)
         mu = math.log(mean) - s2 / 2
-        z = np.array([_NORMAL.inv_cdf(p) for p in probs])
-        pts = np.exp(mu + math.sqrt(s2) * z)
+        pts = np.exp(mu + math.sqrt(s2) * _normal_quantiles(points))
     spread = pts.std()
     if spread > 0:
         pts = mean + (pts - pts.mean()) * (std / spread)
@@ -289,24 +300,29 @@ def fill_rate_reorder_point(samples, weights, order_quantity, fill_rate):
         raise ValueError("samples and weights must be non-empty, same size")
     if (w < 0).any() or not w.sum() > 0 or not np.isfinite(xs).all():
         raise ValueError("weights must be >= 0 and not all zero")
+    return _solve_reorder_point(xs, w, order_quantity, fill_rate)[0]
+
+
+def _solve_reorder_point(xs, w, order_quantity, fill_rate):
+    """Reorder point and its expected shortage per cycle (no checks)."""
     x, loss = _loss_function(xs, w)
     q = float(order_quantity)
     allowed = (1.0 - fill_rate) * q
     points = np.concatenate(([0.0], x, x - q))
-    points = np.unique(points[points >= 0.0])
+    points = np.sort(points[points >= 0.0])
     h = loss(points) - loss(points + q)
     ok = h <= allowed + 1e-12
     if ok[0]:
-        return 0.0
+        return 0.0, float(h[0])
     i = int(np.argmax(ok))
     if not ok[i]:
-        return float(points[-1])
+        return float(points[-1]), float(h[-1])
     # h is linear between points[i-1] and points[i]
     h0, h1 = h[i - 1], h[i]
     p0, p1 = points[i - 1], points[i]
-    if h0 == h1:
-        return float(p1)
-    return float(p0 + (h0 - allowed) / (h0 - h1) * (p1 - p0))
+    if h0 <= h1 or p1 <= p0:
+        return float(p1), float(h1)
+    return float(p0 + (h0 - allowed) / (h0 - h1) * (p1 - p0)), float(allowed)
 
 
 def normal_safety_stock(mean_daily, std_daily, lead_time_mean, lead_time_std,
@@ -860,10 +876,12 @@ def compute_order_point(sales, stockout, received_orders, quoted_lead_time,
         _protection_samples(forecast, lt_points, review_period)
     # orders are S - position = Q + undershoot on average
     cycle_quantity = max(quantity + undershoot, review_demand)
-    reorder_point = fill_rate_reorder_point(
+    reorder_point, shortage = _solve_reorder_point(
         samples, weights, cycle_quantity, fill_rate)
-    reorder_point = max(reorder_point, lead_time_demand)
-    shortage = cycle_shortage(samples, weights, reorder_point, cycle_quantity)
+    if reorder_point < lead_time_demand:
+        reorder_point = lead_time_demand
+        shortage = cycle_shortage(
+            samples, weights, reorder_point, cycle_quantity)
     expected_fill = 1.0 - shortage / cycle_quantity
     safety_stock = reorder_point - protection_demand
     order_up_to = reorder_point + quantity
@@ -877,7 +895,7 @@ def _result(forecast, lead_time, review_period, protection_days,
         lead_time_demand, protection_demand, safety_stock, method,
         fill_rate, expected_fill, annual_demand, eoq, quantity,
         reorder_point, order_up_to, mean_daily):
-    path = tuple(round(float(v), 6) for v in forecast.path)
+    path = tuple(np.round(forecast.path, 6).tolist())
     err = forecast.error
     text = (
         "Demand model %s (%s demand%s%s; out-of-sample error %s over %d-day"

@@ -81,7 +81,7 @@
       const table = document.createElement('table');
       for (const line of data.stock) {
         const tr = document.createElement('tr');
-        tr.appendChild(cell(line.location));
+        tr.appendChild(cell(line.warehouse + ' — ' + line.location));
         tr.appendChild(cell(line.quantity + ' ' + product.unit, 'qty'));
         table.appendChild(tr);
       }

@@ -1,0 +1,166 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Tests of core.demand: demand series, censoring, forecasting models."""
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from core.demand import (
+    _discounted_sums, classify_demand, daily_net_demand, forecast_demand)
+
+TODAY = date(2024, 6, 1)
+FAST = settings(max_examples=40, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow])
+
+
+def day_of(n, i, today=TODAY):
+    return today - timedelta(days=n - i)
+
+
+# --------------------------------------------------------------------------
+# Series building
+# --------------------------------------------------------------------------
+
+def test_daily_net_demand_nets_returns_and_clips():
+    start, end = date(2024, 1, 1), date(2024, 1, 4)
+    out = [(date(2024, 1, 1), 5), (date(2024, 1, 2), 3),
+        (date(2024, 1, 2), 2), (date(2023, 12, 31), 100)]
+    ret = [(date(2024, 1, 2), 1), (date(2024, 1, 3), 4)]
+    assert daily_net_demand(out, ret, start, end) == (5.0, 4.0, 0.0, 0.0)
+
+
+def test_daily_net_demand_rejects_bad_input():
+    with pytest.raises(ValueError):
+        daily_net_demand([(date(2024, 1, 1), -1)], [], date(2024, 1, 1),
+            date(2024, 1, 2))
+    with pytest.raises(ValueError):
+        daily_net_demand([], [], date(2024, 1, 2), date(2024, 1, 1))
+
+
+def test_classify_demand_labels():
+    m = np.ones(100)
+    assert classify_demand(np.zeros(100), m)[0] == 'none'
+    assert classify_demand(np.full(100, 5.0), m)[0] == 'smooth'
+    y = np.zeros(100)
+    y[::10] = 3.0
+    assert classify_demand(y, m)[0] == 'intermittent'
+    y[::20] = 60.0
+    assert classify_demand(y, m)[0] == 'lumpy'
+
+
+@FAST
+@given(st.lists(st.floats(0, 100), min_size=1, max_size=60),
+    st.floats(0.5, 1.0))
+def test_discounted_sums_match_recursion(values, lam):
+    x = np.array(values)
+    out = _discounted_sums(x, lam)[0]
+    s = 0.0
+    assert out[0] == 0.0
+    for j, v in enumerate(values):
+        s = lam * s + v
+        assert math.isclose(out[j + 1], s, rel_tol=1e-9, abs_tol=1e-9)
+
+
+# --------------------------------------------------------------------------
+# Models recover known structure on noiseless data
+# --------------------------------------------------------------------------
+
+def test_recovers_linear_trend():
+    n = 400
+    t = np.arange(n)
+    sales = 5.0 + 0.05 * t
+    fc = forecast_demand(sales, np.zeros(n, bool), TODAY, 30, 14)
+    assert fc.model.startswith('trend')
+    expected = 5.0 + 0.05 * np.arange(n, n + 30)
+    assert np.allclose(fc.path, expected, rtol=0.01)
+
+
+def test_recovers_weekly_pattern():
+    n = 364
+    pattern = np.array([12.0, 10.0, 10.0, 11.0, 14.0, 3.0, 0.0])
+    weekdays = np.array([day_of(n, i).weekday() for i in range(n)])
+    sales = pattern[weekdays]
+    fc = forecast_demand(sales, np.zeros(n, bool), TODAY, 14, 7)
+    assert fc.weekly
+    future = np.array([(TODAY + timedelta(days=k)).weekday()
+            for k in range(14)])
+    assert np.allclose(fc.path, pattern[future], rtol=0.03, atol=0.05)
+
+
+def test_recovers_yearly_seasonality():
+    n = 730
+    ordinals = np.array([day_of(n, i).toordinal() for i in range(n)])
+    season = lambda o: 20.0 + 12.0 * np.sin(2 * np.pi * o / 365.25)  # noqa
+    sales = season(ordinals)
+    fc = forecast_demand(sales, np.zeros(n, bool), TODAY, 90, 21)
+    assert fc.yearly
+    future = np.arange(TODAY.toordinal(), TODAY.toordinal() + 90)
+    truth = season(future)
+    assert np.abs(fc.path - truth).max() < 0.1 * truth.mean()
+
+
+def test_flat_demand_is_a_level():
+    n = 200
+    fc = forecast_demand(np.full(n, 7.0), np.zeros(n, bool), TODAY, 20, 7)
+    assert not fc.yearly
+    assert np.allclose(fc.path, 7.0, rtol=1e-6)
+    assert fc.error == pytest.approx(0.0, abs=1e-9)
+
+
+# --------------------------------------------------------------------------
+# Censoring
+# --------------------------------------------------------------------------
+
+@FAST
+@given(st.lists(st.booleans(), min_size=120, max_size=120),
+    st.lists(st.floats(0, 1), min_size=120, max_size=120))
+def test_censored_days_do_not_pull_demand_down(flags, fractions):
+    n = 120
+    flags = np.array(flags)
+    flags[-5:] = False  # the most recent days are known
+    if flags.mean() > 0.7:
+        flags[::2] = False
+    true_demand = 10.0
+    # on a stockout day only part of the demand is served
+    sales = np.where(flags, true_demand * np.array(fractions), true_demand)
+    fc = forecast_demand(sales, flags, TODAY, 14, 7)
+    assert fc.path.mean() == pytest.approx(true_demand, rel=1e-6)
+
+
+def test_ignoring_stockouts_would_underestimate():
+    n = 200
+    flags = np.zeros(n, bool)
+    flags[50:80] = True
+    flags[150:170] = True
+    sales = np.where(flags, 0.0, 10.0)
+    censored = forecast_demand(sales, flags, TODAY, 14, 7)
+    naive = forecast_demand(sales, np.zeros(n, bool), TODAY, 14, 7)
+    assert censored.path.mean() == pytest.approx(10.0, rel=1e-6)
+    assert naive.path.mean() < 9.5
+    assert censored.censored == 50
+
+
+def test_intermittent_models_are_candidates():
+    rng = np.random.default_rng(3)
+    n = 500
+    sales = rng.poisson(3, n) * (rng.random(n) < 0.08)
+    fc = forecast_demand(sales, np.zeros(n, bool), TODAY, 30, 14)
+    assert fc.demand_class in ('intermittent', 'lumpy')
+    names = {name for name, _ in fc.candidates}
+    assert {'sba', 'tsb'} <= names
+    assert fc.model in names
+    assert 0 < fc.path.mean() < 1
+
+
+def test_window_errors_are_out_of_sample():
+    # a step up: forecasts made before the step under-forecast after it
+    n = 300
+    sales = np.where(np.arange(n) < 200, 5.0, 15.0)
+    fc = forecast_demand(sales, np.zeros(n, bool), TODAY, 30, 7)
+    _, err, valid = fc.window_errors(np.array([10]))
+    assert valid.any()
+    assert err[valid].max() > 10.0

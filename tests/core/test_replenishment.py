@@ -1,0 +1,390 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Tests of core.replenishment: order points, dampening, ABC."""
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+from core.replenishment import (
+    abc_classify, compute_order_point, cycle_shortage, dampen,
+    dampen_order_point, economic_order_quantity, estimate_lead_time,
+    fill_rate_for_class, fill_rate_reorder_point, lead_time_points,
+    normal_safety_stock, round_order_quantity)
+
+TODAY = date(2024, 6, 1)
+FAST = settings(max_examples=60, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=25, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow])
+
+
+def receipts(lead_times, today=TODAY):
+    out = []
+    for k, lt in enumerate(lead_times):
+        received = today - timedelta(days=10 * k + 1)
+        out.append((received - timedelta(days=lt), received))
+    return out
+
+
+def call(sales, flags=None, orders=(), **kw):
+    args = dict(quoted_lead_time=7, unit_cost=10.0, pack_multiple=1,
+        minimum_order_quantity=0, fill_rate=0.95, review_period=1,
+        ordering_cost=30.0, holding_rate=0.25, today=TODAY)
+    args.update(kw)
+    if flags is None:
+        flags = [False] * len(sales)
+    return compute_order_point(sales, flags, list(orders), **args)
+
+
+# --------------------------------------------------------------------------
+# Safety stock
+# --------------------------------------------------------------------------
+
+@FAST
+@given(st.lists(st.floats(0, 50), min_size=2, max_size=80),
+    st.floats(1.0, 4.0), st.floats(1, 200), st.floats(0.5, 0.99))
+def test_safety_stock_grows_with_variability(values, spread, q, beta):
+    # Safety stock = reorder point - mean demand, counted when positive:
+    # with a large Q and a low fill rate the fill-rate optimum may lie
+    # below the mean, where more spread can lower it (a property of the
+    # fill-rate criterion, not a bug); above the mean it must not shrink.
+    x = np.array(values)
+    mean = x.mean()
+    # a mean-preserving spread: scaling the deviations from the mean
+    wider = mean + spread * (x - mean)
+    assume(wider.min() >= 0)
+    w = np.ones(x.size)
+    ss1 = max(0.0, fill_rate_reorder_point(x, w, q, beta) - mean)
+    ss2 = max(0.0, fill_rate_reorder_point(wider, w, q, beta) - mean)
+    assert ss2 >= ss1 - 1e-6 * (1 + mean)
+
+
+@FAST
+@given(st.lists(st.floats(0, 50), min_size=1, max_size=80),
+    st.floats(1, 200), st.floats(0.5, 0.98), st.floats(0.001, 0.019))
+def test_reorder_point_grows_with_fill_rate(values, q, beta, step):
+    x = np.array(values)
+    w = np.ones(x.size)
+    s1 = fill_rate_reorder_point(x, w, q, beta)
+    s2 = fill_rate_reorder_point(x, w, q, beta + step)
+    assert s2 >= s1 - 1e-9
+
+
+@FAST
+@given(st.lists(st.floats(0, 50), min_size=1, max_size=80),
+    st.floats(1, 200), st.floats(0.5, 0.99))
+def test_reorder_point_is_the_smallest_meeting_the_fill_rate(values, q, beta):
+    x = np.array(values)
+    w = np.ones(x.size)
+    s = fill_rate_reorder_point(x, w, q, beta)
+    allowed = (1 - beta) * q
+    assert cycle_shortage(x, w, s, q) <= allowed * (1 + 1e-6) + 1e-9
+    if s > 1e-6:
+        below = max(0.0, s - 1e-3 * (1 + s))
+        assert cycle_shortage(x, w, below, q) > allowed - 1e-9
+
+
+@FAST
+@given(st.floats(0.1, 100), st.floats(0, 30), st.floats(0, 30),
+    st.floats(0.5, 3), st.floats(1, 500), st.floats(0.5, 0.99))
+def test_normal_safety_stock_monotone(d, sd, lt, factor, q, beta):
+    base = normal_safety_stock(d, sd, lt, 1.0, q, beta)
+    assert normal_safety_stock(d, sd * factor + 0.1, lt, 1.0, q, beta) \
+        >= base - 1e-9 if factor >= 1 else True
+    assert normal_safety_stock(d, sd, lt, 2.0, q, beta) >= base - 1e-9
+    assert normal_safety_stock(d, sd, lt, 1.0, q, min(0.999, beta + 0.005)) \
+        >= base - 1e-9
+
+
+def test_fill_rate_needs_less_than_cycle_service_for_large_q():
+    # with a large order quantity the fill-rate safety stock is far below
+    # the 95% cycle-service one (z = 1.645)
+    d, sd, lt = 10.0, 5.0, 9.0
+    sigma = math.sqrt(lt * sd * sd)
+    assert normal_safety_stock(d, sd, lt, 0, 300, 0.95) < 0.5 * 1.645 * sigma
+    assert normal_safety_stock(d, sd, lt, 0, 10, 0.95) > 0.5 * 1.645 * sigma
+
+
+@FAST
+@given(st.lists(st.floats(0, 30), min_size=30, max_size=120),
+    st.floats(0.6, 0.99), st.integers(0, 30))
+def test_entry_point_reorder_point_covers_lead_time_demand(
+        values, beta, quoted):
+    r = call(values, fill_rate=beta, quoted_lead_time=quoted)
+    e = r.explanation
+    assert r.reorder_point >= e.lead_time_demand - 1e-9
+    assert r.order_up_to >= r.reorder_point
+    assert e.reorder_point == r.reorder_point
+
+
+def test_entry_point_safety_stock_grows_with_fill_rate():
+    rng = np.random.default_rng(1)
+    sales = rng.poisson(8, 400)
+    previous = -1.0
+    for beta in (0.8, 0.9, 0.95, 0.98, 0.995):
+        r = call(sales, fill_rate=beta, pack_multiple=1, ordering_cost=5)
+        assert r.reorder_point >= previous - 1e-9
+        previous = r.reorder_point
+
+
+def test_entry_point_safety_stock_grows_with_variability():
+    rng = np.random.default_rng(2)
+    noise = rng.standard_normal(400)
+    calm = np.maximum(0, np.round(20 + 2 * noise))
+    wild = np.maximum(0, np.round(20 + 8 * noise))
+    r_calm = call(calm, ordering_cost=5)
+    r_wild = call(wild, ordering_cost=5)
+    assert r_wild.explanation.safety_stock > r_calm.explanation.safety_stock
+
+
+def test_seasonal_item_uses_the_coming_season():
+    n = 730
+    ordinals = np.array([(TODAY - timedelta(days=n - i)).toordinal()
+            for i in range(n)])
+    # peak of the season right after today
+    peak = TODAY.toordinal() + 10
+    sales = np.round(10 + 8 * np.cos(2 * np.pi * (ordinals - peak) / 365.25))
+    r = call(sales, orders=receipts([7] * 12))
+    e = r.explanation
+    assert e.yearly_seasonality
+    assert e.lead_time_demand > 1.4 * 10 * e.lead_time_mean
+
+
+# --------------------------------------------------------------------------
+# Order quantity
+# --------------------------------------------------------------------------
+
+@FAST
+@given(st.floats(0.001, 10000), st.floats(0.1, 100), st.floats(0, 1000))
+def test_rounding_respects_pack_and_moq(quantity, pack, moq):
+    out = round_order_quantity(quantity, pack, moq)
+    packs = out / pack
+    assert abs(packs - round(packs)) < 1e-6 * max(1, packs)
+    assert out >= quantity - 1e-9
+    assert out >= moq - 1e-6 * max(1, moq)
+    # smallest such multiple
+    assert out - pack < max(quantity, moq) + 1e-6 * max(1, out)
+
+
+def test_rounding_of_zero_and_bad_pack():
+    assert round_order_quantity(0, 12, 24) == 0
+    with pytest.raises(ValueError):
+        round_order_quantity(5, 0)
+    with pytest.raises(ValueError):
+        round_order_quantity(5, 1, -1)
+
+
+def test_eoq_formula():
+    assert economic_order_quantity(1000, 50, 10, 0.25) == pytest.approx(
+        math.sqrt(2 * 1000 * 50 / 2.5))
+    assert economic_order_quantity(0, 50, 10, 0.25) == 0
+    assert economic_order_quantity(1000, 50, 0, 0.25) == math.inf
+
+
+@SLOW
+@given(st.lists(st.integers(0, 40), min_size=60, max_size=200),
+    st.sampled_from([1, 5, 6, 12, 24]), st.integers(0, 100))
+def test_entry_point_order_quantity_respects_pack_and_moq(values, pack, moq):
+    assume(sum(values) > 0)
+    r = call(values, pack_multiple=pack, minimum_order_quantity=moq)
+    q = r.order_up_to - r.reorder_point
+    assert q == pytest.approx(r.explanation.order_quantity)
+    assert q >= moq
+    assert abs(q / pack - round(q / pack)) < 1e-9
+
+
+# --------------------------------------------------------------------------
+# Dampening
+# --------------------------------------------------------------------------
+
+@FAST
+@given(st.floats(0.01, 1e5), st.floats(0, 1e5), st.floats(0, 0.5),
+    st.floats(0.01, 2))
+def test_dampening_bounds(old, new, threshold, max_change):
+    out = dampen(old, new, threshold, max_change)
+    if abs(new - old) < threshold * old:
+        assert out == old
+    else:
+        assert abs(out - old) <= max_change * old * (1 + 1e-12) + 1e-12
+        # moves towards the new value, never beyond it
+        assert min(old, new) - 1e-9 <= out <= max(old, new) + 1e-9
+
+
+def test_dampening_without_old_value_and_abs_threshold():
+    assert dampen(None, 12.5) == 12.5
+    assert dampen(0, 3) == 3
+    assert dampen(100, 100.9, threshold=0, min_abs_change=1) == 100
+    assert dampen(100, 400, max_change=0.5) == 150
+    assert dampen(100, 10, max_change=0.5) == 50
+
+
+@FAST
+@given(st.floats(0, 1000), st.floats(0, 1000), st.floats(0, 1000),
+    st.floats(0, 1000))
+def test_dampened_order_point_keeps_target_above_min(a, b, c, d):
+    old_min, old_target = min(a, b), max(a, b)
+    new_min, new_target = min(c, d), max(c, d)
+    s, big_s = dampen_order_point(old_min, old_target, new_min, new_target)
+    assert big_s >= s
+    assert s == dampen(old_min, new_min)
+
+
+# --------------------------------------------------------------------------
+# ABC
+# --------------------------------------------------------------------------
+
+@FAST
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=60))
+def test_abc_partition_and_thresholds(values):
+    classes = abc_classify(values)
+    assert len(classes) == len(values)
+    assert set(classes) <= {'A', 'B', 'C'}
+    total = sum(values)
+    if total <= 0:
+        assert set(classes) == {'C'}
+        return
+    share = {c: sum(v for v, k in zip(values, classes) if k == c) / total
+        for c in 'ABC'}
+    a_items = sorted((v for v, k in zip(values, classes) if k == 'A'),
+        reverse=True)
+    # the A items reach 80% (unless every positive item is A) and the A
+    # set without its smallest member stays below 80%
+    assert share['A'] >= 0.8 - 1e-9 or all(
+        k == 'A' for v, k in zip(values, classes) if v > 0)
+    assert (sum(a_items[:-1]) / total) < 0.8 + 1e-9
+    assert share['A'] + share['B'] >= 0.95 - 1e-9 or 'C' not in [
+        k for v, k in zip(values, classes) if v > 0]
+    # a higher value never gets a worse class
+    rank = {'A': 0, 'B': 1, 'C': 2}
+    for v1, c1 in zip(values, classes):
+        for v2, c2 in zip(values, classes):
+            if v1 > v2:
+                assert rank[c1] <= rank[c2]
+
+
+def test_abc_mapping_and_custom_thresholds():
+    out = abc_classify({'x': 70, 'y': 20, 'z': 10, 'w': 0},
+        thresholds=(0.5, 0.3, 0.2))
+    assert out == {'x': 'A', 'y': 'B', 'z': 'C', 'w': 'C'}
+    with pytest.raises(ValueError):
+        abc_classify([1, 2], thresholds=(0.5, 0.5, 0.5))
+    with pytest.raises(ValueError):
+        abc_classify([1, -2])
+    assert fill_rate_for_class('A') == 0.98
+    assert fill_rate_for_class('C') == 0.90
+
+
+# --------------------------------------------------------------------------
+# Lead time
+# --------------------------------------------------------------------------
+
+def test_lead_time_blends_with_quote():
+    none = estimate_lead_time([], 10)
+    assert none.mean == 10 and none.source == 'quoted'
+    few = estimate_lead_time(receipts([20, 20]), 10)
+    assert 10 < few.mean < 20 and few.source == 'blend'
+    many = estimate_lead_time(receipts([20, 21, 19, 20] * 5), 10)
+    assert many.source == 'history'
+    assert abs(many.mean - 20) < 2
+    points = lead_time_points(many)
+    assert points.mean() == pytest.approx(many.mean)
+    assert points.std() == pytest.approx(many.std)
+
+
+def test_lead_time_rejects_bad_pairs():
+    with pytest.raises(ValueError):
+        estimate_lead_time([(date(2024, 1, 5), date(2024, 1, 1))], 3)
+    with pytest.raises(ValueError):
+        estimate_lead_time([], -1)
+    with pytest.raises(ValueError):
+        estimate_lead_time([(date(2024, 1, 5), TODAY + timedelta(days=1))],
+            3, TODAY)
+
+
+# --------------------------------------------------------------------------
+# Entry point edge cases and validation
+# --------------------------------------------------------------------------
+
+def test_empty_history():
+    r = call([])
+    assert r.reorder_point == 0 and r.order_up_to == 0
+    assert r.explanation.model == 'none'
+    assert r.explanation.text
+
+
+def test_all_zero_demand():
+    r = call([0] * 365)
+    assert (r.reorder_point, r.order_up_to) == (0, 0)
+    assert r.explanation.demand_class == 'none'
+
+
+def test_single_sale():
+    sales = [0] * 300
+    sales[120] = 4
+    r = call(sales, pack_multiple=6, minimum_order_quantity=12)
+    assert math.isfinite(r.reorder_point) and r.reorder_point >= 0
+    assert r.order_up_to - r.reorder_point >= 12
+    assert r.explanation.mean_daily_demand > 0
+
+
+def test_short_history_uses_lognormal():
+    r = call([3, 4, 2, 5, 3, 4, 6, 2, 3, 4, 5, 3, 2, 4])
+    assert r.explanation.distribution == 'lognormal'
+    assert r.reorder_point > 0
+
+
+def test_no_received_orders_falls_back_to_quoted_lead_time():
+    r = call([5] * 200, quoted_lead_time=12)
+    e = r.explanation
+    assert e.lead_time_mean == 12
+    assert e.lead_time_source == 'quoted'
+    assert e.lead_time_observations == 0
+    assert e.lead_time_demand == pytest.approx(60, rel=1e-6)
+
+
+def test_received_orders_move_the_lead_time():
+    r = call([5] * 200, orders=receipts([30] * 15), quoted_lead_time=10)
+    assert r.explanation.lead_time_mean > 25
+    assert r.reorder_point >= 5 * 25
+
+
+def test_explanation_is_consistent():
+    rng = np.random.default_rng(5)
+    r = call(rng.poisson(6, 500), orders=receipts([6, 8, 7, 9, 7]),
+        pack_multiple=10, minimum_order_quantity=50)
+    e = r.explanation
+    assert e.order_up_to - e.reorder_point == pytest.approx(e.order_quantity)
+    assert e.order_quantity >= 50 and e.order_quantity % 10 == 0
+    assert 0 < e.expected_fill_rate <= 1
+    assert e.expected_fill_rate >= e.fill_rate_target - 1e-6
+    assert len(e.forecast_daily) >= 91
+    assert e.model in e.text and 'Reorder point' in e.text
+    assert e.safety_stock == pytest.approx(
+        e.reorder_point - e.protection_demand)
+
+
+@pytest.mark.parametrize('kwargs', [
+        dict(fill_rate=0), dict(fill_rate=1), dict(fill_rate=1.5),
+        dict(fill_rate=-0.1), dict(pack_multiple=0),
+        dict(minimum_order_quantity=-1), dict(unit_cost=-1),
+        dict(review_period=-1), dict(ordering_cost=float('nan')),
+        dict(quoted_lead_time=-3), dict(today='2024-06-01'),
+        ])
+def test_rejects_bad_parameters(kwargs):
+    with pytest.raises(ValueError):
+        call([1, 2, 3] * 20, **kwargs)
+
+
+def test_rejects_bad_series():
+    with pytest.raises(ValueError):
+        call([1, -2, 3])
+    with pytest.raises(ValueError):
+        call([1, 2, 3], flags=[False, True])
+    with pytest.raises(ValueError):
+        call([1, float('nan'), 3])
+    with pytest.raises(ValueError):
+        call([1, 2, 3], orders=[(TODAY, TODAY - timedelta(days=2))])
