@@ -58,7 +58,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from core.replenishment import (  # noqa: E402
-    abc_classify, compute_order_point, fill_rate_reorder_point, dampen_order_point,
+    abc_classify, compute_order_point, dampen_order_point,
+    fill_rate_reorder_point,
     economic_order_quantity, fill_rate_for_class, round_order_quantity,
     MAX_COVER_DAYS, EOQ_RATE_DAYS)
 

@@ -37,9 +37,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
 from functools import lru_cache
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -435,26 +434,6 @@ class _Windows:
         self.cf = _cum0(f)
         self.cuf = _cum0(u[:f.size] * f) if path.slope is not None else None
         self.path = path
-
-    def forecast(self, origins, lengths):
-        """Window sums of the forecast made at each origin.
-
-        Args:
-            origins: int array of origins (shape ``(k,)``).
-            lengths: int array of window lengths (broadcast against
-                ``origins[:, None]``).
-
-        Returns:
-            Array ``(k, len(lengths))`` of forecast sums, clipped >= 0.
-        """
-        o = origins[:, None]
-        end = o + lengths[None, :]
-        level = self.path.level[origins][:, None]
-        total = level * (self.cf[end] - self.cf[o])
-        if self.cuf is not None:
-            total = total + self.path.slope[origins][:, None] * (
-                self.cuf[end] - self.cuf[o])
-        return np.maximum(total, 0.0)
 
 
 # --------------------------------------------------------------------------

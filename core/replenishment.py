@@ -15,15 +15,17 @@ Method in short:
    rolling out-of-sample error.
 2. Lead time: observed (order date, receipt date) pairs blended with the
    supplier's quoted lead time (normal-inverse-gamma style shrinkage).
-3. Demand over the protection interval (lead time + review period) as an
-   empirical distribution: forecast over the coming interval plus the
-   model's own historical forecast errors over windows of that length
-   (rescaled to the coming demand level), mixed over the lead-time
-   distribution.  A lognormal is used only when the history is too short.
+3. Demand the reorder point must cover, as an empirical distribution:
+   forecast over the coming lead time plus the model's own historical
+   out-of-sample errors over windows of that length (rescaled to the
+   coming demand level), mixed over the lead-time distribution, plus the
+   undershoot of the inventory position below the reorder point at the
+   review that triggers the order (where the review period enters).  A
+   lognormal is used only when the history is too short.
 4. Reorder point: smallest level whose expected units short per
-   replenishment cycle (loss function of that distribution) do not exceed
-   ``(1 - fill_rate) * order quantity``: a fill-rate, not cycle-service,
-   formulation.
+   replenishment cycle, ``G(s) - G(s + Q)`` with G the loss function of
+   that distribution, do not exceed ``(1 - fill_rate)`` times the expected
+   order size: a fill-rate, not cycle-service, formulation.
 5. Order quantity from the EOQ (or the review period demand), rounded up to
    the pack multiple and at least the minimum order quantity; order-up-to =
    reorder point + order quantity.
@@ -35,12 +37,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date
 from statistics import NormalDist
-from typing import (
-    Dict, Hashable, Mapping, NamedTuple, Optional, Sequence, Tuple, Union)
+from typing import Mapping, NamedTuple, Tuple
 
 import numpy as np
 
-from .demand import DemandForecast, forecast_demand
+from .demand import forecast_demand
 
 __all__ = [
     'OrderPoint', 'Explanation', 'LeadTime', 'compute_order_point',
@@ -359,7 +360,8 @@ def normal_safety_stock(mean_daily, std_daily, lead_time_mean, lead_time_std,
     if not order_quantity > 0:
         raise ValueError("order_quantity must be > 0")
     p = lead_time_mean + review_period
-    sigma = math.sqrt(p * std_daily ** 2 + mean_daily ** 2 * lead_time_std ** 2)
+    sigma = math.sqrt(
+        p * std_daily ** 2 + mean_daily ** 2 * lead_time_std ** 2)
     if sigma <= 0:
         return 0.0
     target = (1.0 - fill_rate) * order_quantity / sigma
@@ -583,7 +585,41 @@ def fill_rate_for_class(abc_class, targets=None):
 
 @dataclass(frozen=True)
 class Explanation:
-    """Why the order point is what it is (see docs/replenishment.md)."""
+    """Why the order point is what it is (see docs/replenishment.md).
+
+    Attributes:
+        model: chosen demand model (``none`` without demand).
+        model_error: its relative out-of-sample RMSE over windows of
+            ``eval`` days (nan when the history was too short to score).
+        candidate_errors: ``((model, error), ...)`` of all candidates.
+        demand_class: smooth / erratic / intermittent / lumpy / none.
+        weekly_seasonality: a day-of-week profile is applied.
+        yearly_seasonality: a day-of-year profile is applied.
+        history_days: days of history used.
+        censored_days: stockout days among them.
+        mean_daily_demand: forecast mean over the next ``EOQ_RATE_DAYS``.
+        forecast_daily: forecast demand per day from today on.
+        lead_time_mean: lead time used (days).
+        lead_time_std: its standard deviation.
+        lead_time_observations: receipts used.
+        lead_time_source: ``quoted``, ``blend`` or ``history``.
+        review_period: review period (days).
+        protection_days: ``lead_time_mean + review_period``.
+        lead_time_demand: forecast demand over the mean lead time.
+        protection_demand: mean of the demand the reorder point covers
+            (lead-time demand + undershoot + forecast bias).
+        safety_stock: ``reorder_point - protection_demand``.
+        distribution: ``empirical`` or ``lognormal`` (short history).
+        fill_rate_target: the target fill rate.
+        expected_fill_rate: fill rate predicted for the result.
+        annual_demand: ``mean_daily_demand * 365``.
+        eoq: economic order quantity.
+        order_quantity: ``order_up_to - reorder_point`` (rounded to the
+            pack multiple, at least the MOQ).
+        reorder_point: the ``min_quantity``.
+        order_up_to: the ``target_quantity``.
+        text: human-readable summary.
+    """
     model: str
     model_error: float
     candidate_errors: Tuple[Tuple[str, float], ...]

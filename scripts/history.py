@@ -264,7 +264,7 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
                     'currency': currency, 'unit_price': unit_price,
                     'cost_price': cost, 'product_cost_price': None,
                     'origin': 'purchase.line,%d' % line_id,
-                    'unit_price_updated': False,
+                    'unit_price_updated': False, 'fifo_quantity': 0.0,
                     })
             stock, stock_in, _ = accounts[product.id]
             value = unit_price if item.cost_price_method != 'fixed' else (
@@ -332,7 +332,7 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
                     'company': company_id, 'currency': currency,
                     'unit_price': unit_price,
                     'origin': 'purchase.line,%d' % line_id,
-                    'unit_price_updated': False,
+                    'unit_price_updated': False, 'fifo_quantity': 0.0,
                     })
     _number_documents(pool, writer, account_moves, counts)
     writer.flush()
@@ -386,7 +386,7 @@ def _write_sales(writer, rng, date, sold, items, products, states,
                     'currency': currency, 'unit_price': item.list_price,
                     'cost_price': cost, 'product_cost_price': None,
                     'origin': 'sale.line,%d' % line,
-                    'unit_price_updated': False,
+                    'unit_price_updated': False, 'fifo_quantity': 0.0,
                     })
             stock, _, stock_out = accounts[product.id]
             post(move_id, date, stock_out, stock, _round(quantity * cost),
