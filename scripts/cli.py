@@ -97,10 +97,14 @@ def serve(config_file, name, listen, out=print):
     env = dict(os.environ)
     # The server must load the database pool at start (see README).
     env['TRYTOND_DATABASE_NAMES'] = name
+    # Each in a process group of its own, so that stopping it stops the
+    # processes it forks (trytond-cron runs its jobs in children).
     server = subprocess.Popen(
-        [_bin('trytond'), '-c', config_file, '-d', name], env=env)
+        [_bin('trytond'), '-c', config_file, '-d', name], env=env,
+        start_new_session=True)
     cron = subprocess.Popen(
-        [_bin('trytond-cron'), '-c', config_file, '-d', name], env=env)
+        [_bin('trytond-cron'), '-c', config_file, '-d', name], env=env,
+        start_new_session=True)
     url = 'http://%s/' % listen
     out("")
     out("Tryton web client:  %s" % url)
@@ -110,8 +114,7 @@ def serve(config_file, name, listen, out=print):
 
     def stop(*args):
         for process in (server, cron):
-            if process.poll() is None:
-                process.terminate()
+            _signal_group(process, signal.SIGTERM)
     signal.signal(signal.SIGTERM, stop)
     try:
         while server.poll() is None and cron.poll() is None:
@@ -124,8 +127,18 @@ def serve(config_file, name, listen, out=print):
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+            # Children left in the group (cron jobs) go with it.
+            _signal_group(process, signal.SIGKILL)
     return server.returncode or 0
+
+
+def _signal_group(process, signum):
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def demo(args):
