@@ -138,13 +138,20 @@ def _setup_accounting(config, company, start, today):
     # Stock counterparts need an account type flagged "stock": the type of
     # the chart's change in inventories is one.
     stock_change = account('5.1.5')
+    cost_of_sales = account('5.1.1')
     grni = Account(
         name="Goods Received Not Invoiced", code='5.1.7',
         parent=stock_change.parent, type=stock_change.type)
     cogs = Account(
         name="Cost of Goods Sold", code='5.1.8',
-        parent=stock_change.parent, type=stock_change.type)
-    Account.save([grni, cogs])
+        parent=cost_of_sales.parent, type=cost_of_sales.type)
+    over_short = Account(
+        name="Inventory Over/Short", code='5.1.9',
+        parent=cost_of_sales.parent, type=cost_of_sales.type)
+    variance = Account(
+        name="Purchase Price Variance", code='5.1.10',
+        parent=cost_of_sales.parent, type=cost_of_sales.type)
+    Account.save([grni, cogs, over_short, variance])
 
     sequence_type, = SequenceType.find(
         [('name', '=', "Account Move")], limit=1)
@@ -170,6 +177,9 @@ def _setup_accounting(config, company, start, today):
         'stock': account('1.3.1'),
         'grni': grni,
         'cogs': cogs,
+        'over_short': over_short,
+        'stock_change': stock_change,
+        'variance': variance,
         'expense': account('5.1.1'),
         'revenue': account('4.1.1'),
         'receivable': receivable,
@@ -215,7 +225,10 @@ def _setup_categories(config, accounts):
             account_revenue=accounts['revenue'],
             account_stock=accounts['stock'],
             account_stock_in=accounts['grni'],
-            account_stock_out=accounts['cogs'])
+            account_stock_out=accounts['stock_change'],
+            account_cogs=accounts['cogs'],
+            account_stock_over_short=accounts['over_short'],
+            account_price_variance=accounts['variance'])
     Category.save(list(categories.values()))
     return categories
 

@@ -206,7 +206,7 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
         accounts[product.id] = (
             product.account_stock_used.id,
             product.account_stock_in_used.id,
-            product.account_stock_out_used.id)
+            product.account_cogs_used.id)
     unit = products[0].default_uom.id
 
     writer = Writer(pool, transaction)
@@ -225,8 +225,18 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
             periods[date] = (period.id, period.move_sequence_used.id)
         return periods[date]
 
-    def post(move_id, date, debit_account, credit_account, amount, text):
+    def post(move_id, date, debit_account, credit_account, amount, text,
+            product, location, quantity):
+        stock = accounts[product][0]
+        layer = {
+            'move': move_id, 'company': company_id, 'product': product,
+            'date': date, 'location': location, 'warehouse': warehouse.id,
+            'quantity': float(quantity), 'currency': currency,
+            'account': stock, 'kind': 'move', 'account_move': None,
+            'value': amount if debit_account == stock else -amount,
+            }
         if not amount:
+            writer.add('stock.valuation.layer', layer)
             return
         period, sequence = period_of(date)
         account_move = writer.add('account.move', {
@@ -236,6 +246,8 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
                 'description': text,
                 })
         account_moves[sequence].append(account_move)
+        layer['account_move'] = account_move
+        writer.add('stock.valuation.layer', layer)
         for account, debit, credit in [
                 (debit_account, amount, Decimal(0)),
                 (credit_account, Decimal(0), amount)]:
@@ -270,7 +282,8 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
             value = unit_price if item.cost_price_method != 'fixed' else (
                 item.cost)
             post(move_id, date, stock, stock_in, _round(quantity * value),
-                "Receipt of %s %s" % (quantity, item.name))
+                "Receipt: %s u %s" % (quantity, item.name), product.id,
+                bin_ids[index % len(bin_ids)], quantity)
             on_hand[index] += quantity
             on_order[index] -= quantity
             counts['moves'] += 1
@@ -390,7 +403,8 @@ def _write_sales(writer, rng, date, sold, items, products, states,
                     })
             stock, _, stock_out = accounts[product.id]
             post(move_id, date, stock_out, stock, _round(quantity * cost),
-                "Delivery of %s %s" % (quantity, item.name))
+                "Delivery: %s u %s" % (quantity, item.name), product.id,
+                bin_ids[index % len(bin_ids)], -quantity)
             counts['moves'] += 1
 
 

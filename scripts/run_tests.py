@@ -35,7 +35,7 @@ def main(names=None):
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors) + len(
         result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
+    passed = max(0, result.testsRun - failed - len(result.skipped))
     print("Tryton tests ran in %.0fs" % (time.monotonic() - start))
     line = "%d passed, %d failed" % (passed, failed)
     if result.skipped:

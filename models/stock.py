@@ -1,0 +1,304 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Every done move values itself: its entry and its valuation layer.
+
+account_stock_continental posts one entry per done move; this extends it
+with an account-determination matrix (data, not an if/elif ladder), the
+original cost on customer returns, the purchase price variance under fixed
+cost, product locks while costs are computed, and a valuation layer per
+valued move so that the valuation at any date is one SQL sum that equals
+the inventory accounts' balance.
+"""
+from decimal import Decimal
+
+from sql.aggregate import Sum
+
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+
+# The counterpart of the inventory account for each kind of stock event
+# (continental's move types). "in_" events debit the inventory account and
+# credit the counterpart, "out_" events the reverse.
+COUNTERPART_ACCOUNTS = {
+    'in_supplier': 'account_stock_in',  # receipt: goods received not invoiced
+    'out_supplier': 'account_stock_in',  # return to supplier
+    'out_customer': 'account_cogs',  # delivery: cost of goods sold
+    'in_customer': 'account_cogs',  # customer return, at the original cost
+    'in_lost_found': 'account_stock_over_short',  # count overage
+    'out_lost_found': 'account_stock_over_short',  # count shortage
+    'in_production': 'account_stock_in',
+    'out_production': 'account_stock_out',
+    }
+
+
+class Move(metaclass=PoolMeta):
+    __name__ = 'stock.move'
+
+    valuation_layers = fields.One2Many(
+        'stock.valuation.layer', 'move', "Valuation Layers", readonly=True)
+
+    def _get_account_stock_move_lines(self, type_):
+        pool = Pool()
+        AccountMoveLine = pool.get('account.move.line')
+        lines = super()._get_account_stock_move_lines(type_)
+        name = COUNTERPART_ACCOUNTS.get(type_)
+        if name:
+            account = getattr(self.product, name + '_used')
+            for line in lines:
+                line.account = account
+        cost_price_method = self.product.get_multivalue(
+            'cost_price_method', **self._cost_price_pattern)
+        if type_ == 'in_supplier' and cost_price_method == 'fixed':
+            # Inventory at the standard cost, goods received not invoiced at
+            # the purchase price, the difference is the price variance.
+            line, = lines
+            currency = self.company.currency
+            purchase = currency.round(
+                Decimal(str(self.quantity)) * self.unit_price_company)
+            standard = line.credit
+            variance = purchase - standard
+            line.credit = purchase
+            if variance:
+                lines.append(AccountMoveLine(
+                        account=self.product.account_price_variance_used,
+                        debit=max(variance, Decimal(0)),
+                        credit=max(-variance, Decimal(0))))
+        return lines
+
+    def _get_account_stock_move(self):
+        account_move = super()._get_account_stock_move()
+        if account_move:
+            account_move.description = self._valuation_description()
+        return account_move
+
+    def _valuation_description(self):
+        "Return the description of the entry a person reads in the journal"
+        type_ = self._get_account_stock_move_type() or ''
+        labels = {
+            'in_supplier': "Receipt",
+            'out_supplier': "Return to supplier",
+            'out_customer': "Delivery",
+            'in_customer': "Customer return",
+            'in_lost_found': "Inventory overage",
+            'out_lost_found': "Inventory shortage",
+            'in_production': "Production output",
+            'out_production': "Production consumption",
+            }
+        return "%s: %s %s %s" % (
+            labels.get(type_, "Stock move"), self.quantity,
+            self.unit.symbol if self.unit else '', self.product.rec_name)
+
+    def _original_delivery(self):
+        """Return the done delivery a customer return comes back from.
+
+        The latest delivery of the same product to the same customer on or
+        before the return, or to any customer when the party is unknown.
+        """
+        pool = Pool()
+        SaleLine = pool.get('sale.line')
+        domain = [
+            ('product', '=', self.product.id),
+            ('state', '=', 'done'),
+            ('from_location.type', '=', 'storage'),
+            ('to_location.type', '=', 'customer'),
+            ('company', '=', self.company.id),
+            ('id', '!=', self.id),
+            ]
+        if self.effective_date:
+            domain.append(('effective_date', '<=', self.effective_date))
+        party = None
+        if isinstance(self.origin, SaleLine):
+            party = self.origin.sale.party
+        elif getattr(self.shipment, 'customer', None):
+            party = self.shipment.customer
+        order = [('effective_date', 'DESC'), ('id', 'DESC')]
+        if party:
+            moves = self.search(domain + [['OR',
+                        ('origin.sale.party', '=', party.id, 'sale.line'),
+                        ('shipment.customer', '=', party.id,
+                            'stock.shipment.out'),
+                        ]], order=order, limit=1)
+            if moves:
+                return moves[0]
+        moves = self.search(domain, order=order, limit=1)
+        return moves[0] if moves else None
+
+    @classmethod
+    def do(cls, moves):
+        pool = Pool()
+        Product = pool.get('product.product')
+        Layer = pool.get('stock.valuation.layer')
+        # The costs of a product are computed from its previous moves: no
+        # other transaction may change them until this one commits.
+        Product.lock(sorted({m.product.id for m in moves}))
+        returns = []
+        for move in moves:
+            if (move.from_location.type == 'customer'
+                    and move.to_location.type == 'storage'
+                    and move.cost_price is None):
+                delivery = move._original_delivery()
+                if delivery and delivery.cost_price is not None:
+                    move.cost_price = delivery.cost_price
+                    returns.append(move)
+        cls.save(returns)
+        super().do(moves)
+        Layer.save(Layer.from_moves(moves))
+
+    @classmethod
+    def cancel(cls, moves):
+        pool = Pool()
+        Layer = pool.get('stock.valuation.layer')
+        done = [m for m in moves if m.state == 'done']
+        super().cancel(moves)
+        Layer.save(Layer.reversals(done))
+
+    @classmethod
+    def copy(cls, moves, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('valuation_layers', None)
+        return super().copy(moves, default=default)
+
+
+class ValuationLayer(ModelSQL, ModelView):
+    "Stock Valuation Layer"
+    __name__ = 'stock.valuation.layer'
+
+    move = fields.Many2One(
+        'stock.move', "Move", required=True, readonly=True,
+        ondelete='RESTRICT')
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    product = fields.Many2One(
+        'product.product', "Product", required=True, readonly=True,
+        ondelete='RESTRICT', context={
+            'company': Eval('company', -1),
+            }, depends={'company'})
+    date = fields.Date("Date", required=True, readonly=True)
+    location = fields.Many2One(
+        'stock.location', "Location", required=True, readonly=True,
+        ondelete='RESTRICT',
+        help="The storage location whose stock changed.")
+    warehouse = fields.Many2One(
+        'stock.location', "Warehouse", readonly=True, ondelete='RESTRICT')
+    quantity = fields.Float(
+        "Quantity", required=True, readonly=True,
+        help="In the default unit of the product, negative when leaving.")
+    value = fields.Numeric(
+        "Value", digits=(16, 4), required=True, readonly=True,
+        help="Negative when leaving; the amount on the inventory account.")
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, readonly=True)
+    account = fields.Many2One(
+        'account.account', "Inventory Account", readonly=True,
+        ondelete='RESTRICT')
+    account_move = fields.Many2One(
+        'account.move', "Journal Entry", readonly=True, ondelete='RESTRICT')
+    kind = fields.Selection([
+            ('move', "Move"),
+            ('cancel', "Cancellation"),
+            ], "Kind", required=True, readonly=True)
+    unit_cost = fields.Function(fields.Numeric(
+            "Unit Cost", digits=(16, 4)), 'get_unit_cost')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('date', 'DESC'))
+        cls._order.insert(1, ('id', 'DESC'))
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.product, Index.Range()), (t.date, Index.Range())),
+                Index(t, (t.date, Index.Range()), (t.account, Index.Equality())),
+                Index(t, (t.account_move, Index.Equality())),
+                Index(t, (t.move, Index.Equality())),
+                })
+
+    def get_unit_cost(self, name):
+        if self.quantity:
+            return (self.value / Decimal(str(self.quantity))).quantize(
+                Decimal('0.0001'))
+
+    @classmethod
+    def _storage_side(cls, move):
+        "Return the storage location and the sign of the move for stock"
+        from_storage = move.from_location.type == 'storage'
+        to_storage = move.to_location.type == 'storage'
+        if to_storage and not from_storage:
+            return move.to_location, 1
+        if from_storage and not to_storage:
+            return move.from_location, -1
+        return None, 0
+
+    @classmethod
+    def from_moves(cls, moves):
+        "Return the unsaved layers of the done moves"
+        layers = []
+        for move in moves:
+            if move.product.type != 'goods':
+                continue
+            location, sign = cls._storage_side(move)
+            if not sign:
+                continue
+            account = move.product.account_stock_used
+            account_move = None
+            value = Decimal(0)
+            for entry in move.account_moves:
+                if entry.state != 'posted':
+                    continue
+                account_move = entry
+                value += sum(
+                    (l.debit - l.credit for l in entry.lines
+                        if l.account == account), Decimal(0))
+            layers.append(cls(
+                    move=move, company=move.company, product=move.product,
+                    date=account_move.date if account_move else (
+                        move.effective_date),
+                    location=location, warehouse=location.warehouse,
+                    quantity=sign * move.internal_quantity, value=value,
+                    currency=move.company.currency, account=account,
+                    account_move=account_move, kind='move'))
+        return layers
+
+    @classmethod
+    def reversals(cls, moves):
+        "Return the layers that undo the layers of the cancelled moves"
+        layers = []
+        for move in moves:
+            previous = [l for l in move.valuation_layers]
+            if not previous:
+                continue
+            cancellation = None
+            for entry in move.account_moves:
+                if entry.origin == move and entry not in {
+                        l.account_move for l in previous}:
+                    cancellation = entry
+            first = previous[0]
+            layers.append(cls(
+                    move=move, company=first.company, product=first.product,
+                    date=cancellation.date if cancellation else first.date,
+                    location=first.location, warehouse=first.warehouse,
+                    quantity=-sum(l.quantity for l in previous),
+                    value=-sum(l.value for l in previous),
+                    currency=first.currency, account=first.account,
+                    account_move=cancellation, kind='cancel'))
+        return layers
+
+    @classmethod
+    def valuation_query(cls, company_id, date, group_by=('product',)):
+        """Return the python-sql query of the stock value at the date.
+
+        One row per group with the quantity and the value of the layers
+        dated on or before the date; group_by names columns of the layer
+        table (product, location, warehouse, account).
+        """
+        layer = cls.__table__()
+        columns = [getattr(layer, name).as_(name) for name in group_by]
+        return layer.select(
+            *columns,
+            Sum(layer.quantity).as_('quantity'),
+            Sum(layer.value).as_('value'),
+            where=(layer.company == company_id) & (layer.date <= date),
+            group_by=columns)
+

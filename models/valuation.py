@@ -1,0 +1,360 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Stock valuation at a date and its reconciliation with the ledger.
+
+Both are SQL over the valuation layers and the journal lines: no Python
+loop over moves.
+"""
+import datetime as dt
+import io
+from decimal import Decimal
+
+from sql import Null
+from sql.aggregate import Min, Sum
+from sql.conditionals import Coalesce
+
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateView, Wizard
+
+
+class ValuationContext(ModelView):
+    "Stock Valuation Context"
+    __name__ = 'stock.valuation.context'
+
+    company = fields.Many2One('company.company', "Company", required=True)
+    date = fields.Date("Date", required=True)
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+
+class ValuationLine(ModelSQL, ModelView):
+    "Stock Valuation"
+    __name__ = 'stock.valuation.line'
+
+    company = fields.Many2One('company.company', "Company")
+    product = fields.Many2One('product.product', "Product", context={
+            'company': Eval('company', -1),
+            }, depends={'company'})
+    category = fields.Many2One(
+        'product.category', "Accounting Category", context={
+            'company': Eval('company', -1),
+            }, depends={'company'})
+    location = fields.Many2One('stock.location', "Location")
+    warehouse = fields.Many2One('stock.location', "Warehouse")
+    account = fields.Many2One('account.account', "Inventory Account")
+    quantity = fields.Float("Quantity")
+    value = fields.Numeric("Value", digits=(16, 2))
+    currency = fields.Many2One('currency.currency', "Currency")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('product', 'ASC'), ('location', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Layer = pool.get('stock.valuation.layer')
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        context = Transaction().context
+        layer = Layer.__table__()
+        product = Product.__table__()
+        template = Template.__table__()
+        date = context.get('date') or dt.date.max
+        company = context.get('company') or -1
+        group = [layer.company, layer.product, template.account_category,
+            layer.location, layer.warehouse, layer.account, layer.currency]
+        return layer.join(product, condition=layer.product == product.id
+            ).join(template, condition=product.template == template.id
+            ).select(
+                Min(layer.id).as_('id'),
+                layer.company.as_('company'),
+                layer.product.as_('product'),
+                template.account_category.as_('category'),
+                layer.location.as_('location'),
+                layer.warehouse.as_('warehouse'),
+                layer.account.as_('account'),
+                layer.currency.as_('currency'),
+                Sum(layer.quantity).as_('quantity'),
+                Sum(layer.value).as_('value'),
+                where=(layer.company == company) & (layer.date <= date),
+                group_by=group)
+
+
+def ledger_by_entry(company_id, date, account_ids):
+    "Return a query of the inventory accounts' amounts per journal entry"
+    pool = Pool()
+    Move = pool.get('account.move')
+    Line = pool.get('account.move.line')
+    move = Move.__table__()
+    line = Line.__table__()
+    return line.join(move, condition=line.move == move.id).select(
+        line.move.as_('entry'),
+        line.account.as_('account'),
+        Sum(Coalesce(line.debit, 0) - Coalesce(line.credit, 0)).as_(
+            'amount'),
+        where=(move.company == company_id) & (move.date <= date)
+        & line.account.in_(account_ids or [-1]),
+        group_by=[line.move, line.account])
+
+
+def layers_by_entry(company_id, date):
+    "Return a query of the layers' values per journal entry and account"
+    pool = Pool()
+    Layer = pool.get('stock.valuation.layer')
+    layer = Layer.__table__()
+    return layer.select(
+        layer.account_move.as_('entry'),
+        layer.account.as_('account'),
+        Sum(layer.value).as_('value'),
+        Min(layer.move).as_('move'),
+        where=(layer.company == company_id) & (layer.date <= date),
+        group_by=[layer.account_move, layer.account])
+
+
+def inventory_accounts(company_id):
+    "Return the ids of the inventory accounts: used by layers or of stock type"
+    pool = Pool()
+    Account = pool.get('account.account')
+    Layer = pool.get('stock.valuation.layer')
+    layer = Layer.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*layer.select(layer.account, distinct=True,
+            where=(layer.company == company_id) & (layer.account != Null)))
+    ids = {a for a, in cursor}
+    ids.update(a.id for a in Account.search([
+                ('company', '=', company_id),
+                ('type.stock', '=', True),
+                ('type.statement', '=', 'balance'),
+                ]))
+    return sorted(ids)
+
+
+def reconcile(company_id, date):
+    """Compare the valuation with the inventory accounts at the date.
+
+    Returns:
+        (totals, differences): totals per account as dicts with account,
+        valuation, ledger, difference; differences as dicts with the kind,
+        the journal entry or stock move it comes from and the amounts.
+    """
+    pool = Pool()
+    Company = pool.get('company.company')
+    cursor = Transaction().connection.cursor()
+    currency = Company(company_id).currency
+    accounts = inventory_accounts(company_id)
+
+    ledger = {}
+    cursor.execute(*ledger_by_entry(company_id, date, accounts))
+    for entry, account, amount in cursor:
+        ledger[(entry, account)] = Decimal(str(amount or 0))
+    layers = {}
+    moves = {}
+    cursor.execute(*layers_by_entry(company_id, date))
+    for entry, account, value, move in cursor:
+        layers[(entry, account)] = Decimal(str(value or 0))
+        moves[(entry, account)] = move
+
+    totals = {}
+    differences = []
+    for key in sorted(set(ledger) | set(layers),
+            key=lambda k: (k[1] or 0, k[0] or 0)):
+        entry, account = key
+        amount = currency.round(ledger.get(key, Decimal(0)))
+        value = currency.round(layers.get(key, Decimal(0)))
+        total = totals.setdefault(account, {
+                'account': account, 'valuation': Decimal(0),
+                'ledger': Decimal(0)})
+        total['valuation'] += value
+        total['ledger'] += amount
+        if amount == value:
+            continue
+        if entry is None:
+            kind = 'move_without_entry'
+        elif key not in layers:
+            kind = 'entry_without_layer'
+        else:
+            kind = 'amount_differs'
+        differences.append({
+                'kind': kind, 'entry': entry, 'move': moves.get(key),
+                'account': account, 'valuation': value, 'ledger': amount,
+                'difference': amount - value,
+                })
+    for total in totals.values():
+        total['difference'] = total['ledger'] - total['valuation']
+    return [totals[a] for a in sorted(totals, key=lambda a: a or 0)], (
+        differences)
+
+
+class ReconcileStart(ModelView):
+    "Reconcile Stock Valuation Start"
+    __name__ = 'stock.valuation.reconcile.start'
+
+    company = fields.Many2One('company.company', "Company", required=True)
+    date = fields.Date("Date", required=True)
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+
+class ReconcileResult(ModelView):
+    "Reconcile Stock Valuation Result"
+    __name__ = 'stock.valuation.reconcile.result'
+
+    company = fields.Many2One('company.company', "Company", readonly=True)
+    date = fields.Date("Date", readonly=True)
+    currency = fields.Many2One('currency.currency', "Currency",
+        readonly=True)
+    valuation = fields.Numeric("Stock Valuation", digits=(16, 2),
+        readonly=True)
+    ledger = fields.Numeric("Inventory Accounts", digits=(16, 2),
+        readonly=True)
+    difference = fields.Numeric("Difference", digits=(16, 2), readonly=True)
+    balanced = fields.Boolean("Balanced", readonly=True)
+    accounts = fields.One2Many(
+        'stock.valuation.reconcile.account', None, "Accounts",
+        readonly=True)
+    differences = fields.One2Many(
+        'stock.valuation.reconcile.difference', None, "Differences",
+        readonly=True)
+    file = fields.Binary("Spreadsheet", filename='filename', readonly=True)
+    filename = fields.Char("File Name", readonly=True)
+
+
+class ReconcileAccount(ModelView):
+    "Reconcile Stock Valuation Account"
+    __name__ = 'stock.valuation.reconcile.account'
+
+    account = fields.Many2One('account.account', "Account", readonly=True)
+    valuation = fields.Numeric("Stock Valuation", digits=(16, 2),
+        readonly=True)
+    ledger = fields.Numeric("Ledger", digits=(16, 2), readonly=True)
+    difference = fields.Numeric("Difference", digits=(16, 2), readonly=True)
+
+
+class ReconcileDifference(ModelView):
+    "Reconcile Stock Valuation Difference"
+    __name__ = 'stock.valuation.reconcile.difference'
+
+    kind = fields.Selection([
+            ('entry_without_layer',
+                "Entry on an inventory account without stock move"),
+            ('move_without_entry', "Stock move without journal entry"),
+            ('amount_differs', "Entry and valuation differ"),
+            ], "Kind", readonly=True)
+    entry = fields.Many2One('account.move', "Journal Entry", readonly=True)
+    move = fields.Many2One('stock.move', "Stock Move", readonly=True)
+    account = fields.Many2One('account.account', "Account", readonly=True)
+    valuation = fields.Numeric("Stock Valuation", digits=(16, 2),
+        readonly=True)
+    ledger = fields.Numeric("Ledger", digits=(16, 2), readonly=True)
+    difference = fields.Numeric("Difference", digits=(16, 2), readonly=True)
+
+
+class Reconcile(Wizard):
+    "Reconcile Stock Valuation"
+    __name__ = 'stock.valuation.reconcile'
+
+    start = StateView(
+        'stock.valuation.reconcile.start',
+        'perpetual_inventory.valuation_reconcile_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Reconcile", 'result', 'tryton-ok', default=True),
+            ])
+    result = StateView(
+        'stock.valuation.reconcile.result',
+        'perpetual_inventory.valuation_reconcile_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def default_result(self, fields):
+        pool = Pool()
+        Company = pool.get('company.company')
+        company = self.start.company
+        totals, differences = reconcile(company.id, self.start.date)
+        valuation = sum((t['valuation'] for t in totals), Decimal(0))
+        ledger = sum((t['ledger'] for t in totals), Decimal(0))
+        data = spreadsheet(
+            Company(company.id), self.start.date, totals, differences)
+        return {
+            'company': company.id,
+            'date': self.start.date,
+            'currency': company.currency.id,
+            'valuation': valuation,
+            'ledger': ledger,
+            'difference': ledger - valuation,
+            'balanced': ledger == valuation and not differences,
+            'accounts': [{k: v for k, v in t.items()} for t in totals],
+            'differences': differences,
+            'file': data,
+            'filename': 'stock-valuation-%s.xlsx' % self.start.date,
+            }
+
+
+def spreadsheet(company, date, totals, differences):
+    "Return the reconciliation as XLSX bytes, totals as on the screen"
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    pool = Pool()
+    Account = pool.get('account.account')
+    AccountMove = pool.get('account.move')
+    Move = pool.get('stock.move')
+
+    def name(Model, id_):
+        return Model(id_).rec_name if id_ else ''
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Accounts"
+    bold = Font(bold=True)
+    sheet.append(["Stock valuation reconciliation", company.rec_name,
+            date.isoformat()])
+    sheet.append([])
+    sheet.append(["Account", "Stock Valuation", "Ledger", "Difference"])
+    for cell in sheet[3]:
+        cell.font = bold
+    for total in totals:
+        sheet.append([name(Account, total['account']),
+                total['valuation'], total['ledger'], total['difference']])
+    sheet.append(["Total",
+            sum((t['valuation'] for t in totals), Decimal(0)),
+            sum((t['ledger'] for t in totals), Decimal(0)),
+            sum((t['difference'] for t in totals), Decimal(0))])
+    for cell in sheet[sheet.max_row]:
+        cell.font = bold
+    detail = workbook.create_sheet("Differences")
+    detail.append(["Kind", "Journal Entry", "Stock Move", "Account",
+            "Stock Valuation", "Ledger", "Difference"])
+    kinds = dict(ReconcileDifference.kind.selection)
+    for difference in differences:
+        detail.append([kinds[difference['kind']],
+                name(AccountMove, difference['entry']),
+                name(Move, difference['move']),
+                name(Account, difference['account']),
+                difference['valuation'], difference['ledger'],
+                difference['difference']])
+    for worksheet in (sheet, detail):
+        for row in worksheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, Decimal):
+                    cell.number_format = '#,##0.00'
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
