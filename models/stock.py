@@ -14,9 +14,14 @@ from decimal import Decimal
 
 from sql.aggregate import Sum
 
+from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.modules.account_product.exceptions import AccountError
+from trytond.transaction import Transaction
+
+from ..exceptions import ValuationAccountError
 
 # The counterpart of the inventory account for each kind of stock event
 # (continental's move types). "in_" events debit the inventory account and
@@ -45,7 +50,7 @@ class Move(metaclass=PoolMeta):
         lines = super()._get_account_stock_move_lines(type_)
         name = COUNTERPART_ACCOUNTS.get(type_)
         if name:
-            account = getattr(self.product, name + '_used')
+            account = self._valuation_account(name)
             for line in lines:
                 line.account = account
         cost_price_method = self.product.get_multivalue(
@@ -62,10 +67,31 @@ class Move(metaclass=PoolMeta):
             line.credit = purchase
             if variance:
                 lines.append(AccountMoveLine(
-                        account=self.product.account_price_variance_used,
+                        account=self._valuation_account(
+                            'account_price_variance'),
                         debit=max(variance, Decimal(0)),
                         credit=max(-variance, Decimal(0))))
         return lines
+
+    def _valuation_account(self, name):
+        "Return the account of the category or raise an error naming it"
+        pool = Pool()
+        Category = pool.get('product.category')
+        try:
+            return getattr(self.product, name + '_used')
+        except AccountError:
+            account = Category.fields_get([name])[name]['string']
+            category = self.product.template.account_category
+            if not category:
+                raise ValuationAccountError(gettext(
+                        'perpetual_inventory.msg_valuation_category_missing',
+                        move=self.rec_name, product=self.product.rec_name,
+                        account=account))
+            raise ValuationAccountError(gettext(
+                    'perpetual_inventory.msg_valuation_account_missing',
+                    move=self.rec_name, product=self.product.rec_name,
+                    category=category.rec_name, account=account,
+                    company=self.company.rec_name))
 
     def _get_account_stock_move(self):
         account_move = super()._get_account_stock_move()
@@ -235,13 +261,18 @@ class ValuationLayer(ModelSQL, ModelView):
     def from_moves(cls, moves):
         "Return the unsaved layers of the done moves"
         layers = []
+        transfers = []
         for move in moves:
             if move.product.type != 'goods':
+                continue
+            account = move.product.account_stock_used
+            if (move.from_location.type == 'storage'
+                    and move.to_location.type == 'storage'):
+                transfers.append(move)
                 continue
             location, sign = cls._storage_side(move)
             if not sign:
                 continue
-            account = move.product.account_stock_used
             account_move = None
             value = Decimal(0)
             for entry in move.account_moves:
@@ -259,6 +290,77 @@ class ValuationLayer(ModelSQL, ModelView):
                     quantity=sign * move.internal_quantity, value=value,
                     currency=move.company.currency, account=account,
                     account_move=account_move, kind='move'))
+        if transfers:
+            layers.extend(cls._transfer_layers(transfers, layers))
+        return layers
+
+    @classmethod
+    def _on_hand(cls, keys):
+        "Return the quantity and value per (product, location) of the layers"
+        layer = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        products = sorted({p for p, _ in keys})
+        locations = sorted({l for _, l in keys})
+        cursor.execute(*layer.select(
+                layer.product, layer.location,
+                Sum(layer.quantity), Sum(layer.value),
+                where=layer.product.in_(products)
+                & layer.location.in_(locations),
+                group_by=[layer.product, layer.location]))
+        for product, location, quantity, value in cursor:
+            result[(product, location)] = (
+                quantity or 0, Decimal(str(value or 0)))
+        return result
+
+    @classmethod
+    def _transfer_layers(cls, moves, pending):
+        """Return the pairs of layers of moves between storage locations.
+
+        The goods leave a location at that location's value per unit (all
+        of its value when all of its quantity leaves) and enter the other
+        on the same inventory account: the ledger does not change, the
+        valuation per location does.
+        """
+        on_hand = cls._on_hand(
+            [(m.product.id, m.from_location.id) for m in moves])
+        for layer in pending:
+            key = (layer.product.id, layer.location.id)
+            quantity, value = on_hand.get(key, (0, Decimal(0)))
+            on_hand[key] = (quantity + layer.quantity, value + layer.value)
+        layers = []
+        for move in sorted(moves, key=lambda m: (m.effective_date, m.id)):
+            currency = move.company.currency
+            account = move.product.account_stock_used
+            quantity = move.internal_quantity
+            source = (move.product.id, move.from_location.id)
+            target = (move.product.id, move.to_location.id)
+            available, value_available = on_hand.get(source, (0, Decimal(0)))
+            if available > 0 and quantity >= available:
+                value = value_available
+            elif available > 0:
+                value = currency.round(
+                    value_available * Decimal(str(quantity))
+                    / Decimal(str(available)))
+            else:
+                cost_price = move.cost_price
+                if cost_price is None:
+                    cost_price = move.product.get_multivalue(
+                        'cost_price', **move._cost_price_pattern)
+                value = currency.round(
+                    Decimal(str(quantity)) * (cost_price or 0))
+            on_hand[source] = (available - quantity, value_available - value)
+            held, held_value = on_hand.get(target, (0, Decimal(0)))
+            on_hand[target] = (held + quantity, held_value + value)
+            for location, sign in [
+                    (move.from_location, -1), (move.to_location, 1)]:
+                layers.append(cls(
+                        move=move, company=move.company,
+                        product=move.product, date=move.effective_date,
+                        location=location, warehouse=location.warehouse,
+                        quantity=sign * quantity, value=sign * value,
+                        currency=currency, account=account,
+                        account_move=None, kind='move'))
         return layers
 
     @classmethod

@@ -90,7 +90,8 @@ class ValuationLine(ModelSQL, ModelView):
                 Sum(layer.quantity).as_('quantity'),
                 Sum(layer.value).as_('value'),
                 where=(layer.company == company) & (layer.date <= date),
-                group_by=group)
+                group_by=group,
+                having=(Sum(layer.quantity) != 0) | (Sum(layer.value) != 0))
 
 
 def ledger_by_entry(company_id, date, account_ids):

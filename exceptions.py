@@ -1,0 +1,13 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import ValidationError
+
+
+class ScannerError(UserError):
+    pass
+
+
+class ValuationAccountError(ValidationError):
+    pass
