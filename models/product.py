@@ -8,11 +8,18 @@ Each account is a company-dependent value of the accounting category
 the template and the product, which raises a user error naming the account
 and the category when it is missing.
 """
+import datetime as dt
+from decimal import Decimal
+
 from trytond.model import fields
 from trytond.modules.account_product.product import (
     account_used, template_property)
+from trytond.modules.product import round_price
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from ..core import costing
 
 account_names = [
     'account_cogs', 'account_stock_over_short', 'account_price_variance']
@@ -106,6 +113,13 @@ class CategoryAccount(metaclass=PoolMeta):
 class Template(metaclass=PoolMeta):
     __name__ = 'product.template'
 
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        lifo = ('lifo', "LIFO")
+        if lifo not in cls.cost_price_method.selection:
+            cls.cost_price_method._field.selection.append(lifo)
+
     @property
     @account_used('account_cogs', 'account_category')
     def account_cogs_used(self):
@@ -129,3 +143,59 @@ class Product(metaclass=PoolMeta):
         'account_stock_over_short_used')
     account_price_variance_used = template_property(
         'account_price_variance_used')
+
+    def _cost_layers_state(self, method):
+        """Return the core costing state of the goods on hand.
+
+        The layers are the incoming moves with quantity not yet consumed
+        (product_cost_fifo's fifo_quantity), oldest first.
+        """
+        pool = Pool()
+        Company = pool.get('company.company')
+        Uom = pool.get('product.uom')
+        company = Company(Transaction().context['company'])
+        precision = company.currency.digits and Decimal(1).scaleb(
+            -company.currency.digits) or Decimal('0.01')
+        moves = list(reversed(self._get_available_fifo_moves()))
+        layers = []
+        for move in moves:
+            quantity = Decimal(str(Uom.compute_qty(
+                        move.unit, move.fifo_quantity_available,
+                        self.default_uom, round=False)))
+            if quantity <= 0:
+                continue
+            unit_cost = move.get_cost_price()
+            value = (quantity * unit_cost).quantize(precision)
+            layers.append(costing.Layer(
+                    ref=move.id, date=move.effective_date, kind='receipt',
+                    quantity=quantity, unit_cost=unit_cost, value=value,
+                    remaining_quantity=quantity, remaining_value=value))
+        return costing.State(
+            method=method, precision=precision,
+            quantity=sum((l.remaining_quantity for l in layers), Decimal(0)),
+            value=sum((l.remaining_value for l in layers), Decimal(0)),
+            layers=tuple(layers),
+            last_cost=self.get_multivalue('cost_price') or Decimal(0))
+
+    def get_fifo_move(self, quantity=0.0, date=None):
+        "Return (move, quantity) to consume, newest first under LIFO"
+        pool = Pool()
+        Move = pool.get('stock.move')
+        method = self.get_multivalue('cost_price_method')
+        if method != 'lifo' or date:
+            return super().get_fifo_move(quantity=quantity, date=date)
+        state = self._cost_layers_state(method)
+        if not quantity or not state.layers:
+            return []
+        _, result = costing.apply(state, costing.Delivery(
+                ref='issue', date=dt.date.today(),
+                quantity=Decimal(str(quantity))))
+        return [(Move(c.layer_ref), float(c.quantity))
+            for c in result.consumptions if not c.provisional]
+
+    def recompute_cost_price_lifo(self, start=None):
+        "Return the cost of the goods on hand under LIFO"
+        state = self._cost_layers_state('lifo')
+        if state.quantity > 0:
+            return round_price(state.value / state.quantity)
+        return self.get_multivalue('cost_price') or Decimal(0)

@@ -19,6 +19,7 @@ from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.modules.account_product.exceptions import AccountError
+from trytond.modules.product import round_price
 from trytond.transaction import Transaction
 
 from ..exceptions import ValuationAccountError
@@ -72,6 +73,33 @@ class Move(metaclass=PoolMeta):
                         debit=max(variance, Decimal(0)),
                         credit=max(-variance, Decimal(0))))
         return lines
+
+    def _do(self):
+        cost_price, to_save = super()._do()
+        cost_price_method = self.product.get_multivalue(
+            'cost_price_method', **self._cost_price_pattern)
+        if cost_price_method != 'lifo':
+            return cost_price, to_save
+        # LIFO follows product_cost_fifo's bookkeeping (the consumed
+        # quantity of each incoming move); the product's get_fifo_move
+        # picks the newest layers through the costing core.
+        if (self.from_location.type != 'storage'
+                and self.to_location.type == 'storage'):
+            cost_price = self._compute_product_cost_price('in')
+        elif (self.to_location.type == 'supplier'
+                and self.from_location.type == 'storage'):
+            cost_price = self._compute_product_cost_price('out')
+        elif (self.from_location.type == 'storage'
+                and self.to_location.type != 'storage'):
+            lifo_cost_price, cost_price, moves = (
+                self._update_fifo_out_product_cost_price())
+            if self.cost_price_required:
+                if self.cost_price is None:
+                    self.cost_price = lifo_cost_price
+                if self.product_cost_price is None:
+                    self.product_cost_price = cost_price
+            to_save.extend(moves)
+        return cost_price, to_save
 
     def _valuation_account(self, name):
         "Return the account of the category or raise an error naming it"
@@ -314,6 +342,26 @@ class ValuationLayer(ModelSQL, ModelView):
         return result
 
     @classmethod
+    def _layered_cost(cls, move):
+        """Return the unit cost of the layers the goods come from.
+
+        Under FIFO and LIFO the goods moved are those that will leave next,
+        so they carry the cost of those layers; None for pooled methods.
+        """
+        method = move.product.get_multivalue(
+            'cost_price_method', **move._cost_price_pattern)
+        if method not in {'fifo', 'lifo'}:
+            return
+        with Transaction().set_context(company=move.company.id):
+            picks = move.product.get_fifo_move(move.internal_quantity)
+        quantity = sum(q for _, q in picks)
+        if not quantity:
+            return
+        return round_price(sum(
+                (m.get_cost_price() * Decimal(str(q)) for m, q in picks),
+                Decimal(0)) / Decimal(str(quantity)))
+
+    @classmethod
     def _transfer_layers(cls, moves, pending):
         """Return the pairs of layers of moves between storage locations.
 
@@ -336,8 +384,11 @@ class ValuationLayer(ModelSQL, ModelView):
             source = (move.product.id, move.from_location.id)
             target = (move.product.id, move.to_location.id)
             available, value_available = on_hand.get(source, (0, Decimal(0)))
+            layered = cls._layered_cost(move)
             if available > 0 and quantity >= available:
                 value = value_available
+            elif layered is not None:
+                value = currency.round(Decimal(str(quantity)) * layered)
             elif available > 0:
                 value = currency.round(
                     value_available * Decimal(str(quantity))
