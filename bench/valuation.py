@@ -982,14 +982,15 @@ def phase_load(config):
             'bv': base['stock_valuation_layer'],
             }
         # One row per i: the pair i // 2 is a receipt (even i, 2..10 u)
-        # then a delivery (odd i, 1..5 u) of the same product in its bin,
+        # then a delivery (odd i, 1..5 u) of the same product in the same
+        # bin (each product lives in two bins),
         # at its cost 0.50 + (p mod 97) / 4; dates spread over the days.
         gen = """
             SELECT i,
                 (%(products)s::int[])[(1 + ((i / 2) * 7919) %% %(np)s)::int]
                     AS product,
-                (%(bins)s::int[])[
-                    (1 + (((i / 2) * 7919) %% %(np)s) %% %(nl)s)::int] AS bin,
+                (%(bins)s::int[])[(1 + ((((i / 2) * 7919) %% %(np)s)
+                    + (i / 4) %% 2) %% %(nl)s)::int] AS bin,
                 (%(start)s::date + ((i - 1)::bigint * %(days)s / %(n)s)::int)
                     AS day,
                 (i %% 2 = 0) AS receipt,
@@ -1148,7 +1149,7 @@ def phase_query(config):
                 context=ids['context'])
             seconds.append(time.perf_counter() - started)
         results[label] = result
-        rows = (len(result[1]) if label.startswith('reconcile')
+        rows = ('%d diff' % len(result[1]) if label.startswith('reconcile')
             else len(result))
         timings.append({'name': label, 'rows': rows, 'seconds': seconds,
                 'valuation': is_valuation})
@@ -1166,9 +1167,10 @@ def phase_query(config):
     totals, differences = results["reconcile() at %s" % end]
     ledger = sum(t['ledger'] for t in totals)
     balanced = not differences and all(t['difference'] == 0 for t in totals)
+    cent = Decimal('0.01')
     checks.append("valuation at %s: %s by account, %s by product, %s "
-        "by stock.valuation.line" % (end, valuation, valuation_products,
-            line_total))
+        "by stock.valuation.line" % (end, valuation.quantize(cent),
+            valuation_products.quantize(cent), line_total.quantize(cent)))
     checks.append("reconcile() at %s: ledger %s, valuation %s, %d "
         "differences: %s" % (end, ledger,
             sum(t['valuation'] for t in totals), len(differences),

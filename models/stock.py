@@ -198,7 +198,78 @@ class Move(metaclass=PoolMeta):
                     returns.append(move)
         cls.save(returns)
         super().do(moves)
-        Layer.save(Layer.from_moves(moves))
+        layers = Layer.from_moves(moves)
+        Layer.save(layers)
+        cls._correct_negative_stock(layers)
+
+    @classmethod
+    def _correct_negative_stock(cls, layers):
+        """Post the correction of goods sold before they were received.
+
+        The shortfall was valued at the last known cost; when the goods
+        arrive the difference with their actual cost moves from the
+        inventory account to cost of goods sold, so that the goods on hand
+        are valued at what they cost.
+        """
+        pool = Pool()
+        AccountMove = pool.get('account.move')
+        AccountMoveLine = pool.get('account.move.line')
+        Layer = pool.get('stock.valuation.layer')
+        incoming = [l for l in layers
+            if l.quantity > 0 and l.move.from_location.type != 'storage'
+            and l.move.product.get_multivalue(
+                'cost_price_method', **l.move._cost_price_pattern) != 'fixed']
+        if not incoming:
+            return
+        before = Layer.on_hand_before(incoming)
+        corrections, entries, to_save = [], [], []
+        for layer in incoming:
+            quantity, value = before[layer.id]
+            if quantity >= 0:
+                continue
+            move = layer.move
+            currency = move.company.currency
+            shortfall = min(-quantity, layer.quantity)
+            provisional = value / Decimal(str(quantity))
+            actual = layer.value / Decimal(str(layer.quantity))
+            amount = currency.round(
+                Decimal(str(shortfall)) * (actual - provisional))
+            if move.product.get_multivalue(
+                    'cost_price_method',
+                    **move._cost_price_pattern) in {'fifo', 'lifo'}:
+                # The shortfall was delivered already: its layer is spent.
+                move.fifo_quantity = min(
+                    move.quantity, (move.fifo_quantity or 0) + shortfall)
+                to_save.append(move)
+            if not amount:
+                continue
+            stock = move.product.account_stock_used
+            cogs = move._valuation_account('account_cogs')
+            template = move._get_account_stock_move()
+            if not template:
+                continue
+            entry = AccountMove(
+                journal=template.journal, period=template.period,
+                date=template.date, origin=move,
+                description="Negative stock correction: %s %s" % (
+                    shortfall, move.product.rec_name),
+                lines=[
+                    AccountMoveLine(account=cogs,
+                        debit=max(amount, 0), credit=max(-amount, 0)),
+                    AccountMoveLine(account=stock,
+                        debit=max(-amount, 0), credit=max(amount, 0)),
+                    ])
+            entries.append(entry)
+            corrections.append(Layer(
+                    move=move, company=layer.company, product=layer.product,
+                    date=template.date, location=layer.location,
+                    warehouse=layer.warehouse, quantity=0, value=-amount,
+                    currency=layer.currency, account=stock,
+                    account_move=entry, kind='correction'))
+        cls.save(to_save)
+        AccountMove.save(entries)
+        AccountMove.post(entries)
+        Layer.save(corrections)
 
     @classmethod
     def cancel(cls, moves):
@@ -252,6 +323,7 @@ class ValuationLayer(ModelSQL, ModelView):
     kind = fields.Selection([
             ('move', "Move"),
             ('cancel', "Cancellation"),
+            ('correction', "Negative Stock Correction"),
             ], "Kind", required=True, readonly=True)
     unit_cost = fields.Function(fields.Numeric(
             "Unit Cost", digits=(16, 4)), 'get_unit_cost')
@@ -321,6 +393,24 @@ class ValuationLayer(ModelSQL, ModelView):
         if transfers:
             layers.extend(cls._transfer_layers(transfers, layers))
         return layers
+
+    @classmethod
+    def on_hand_before(cls, layers):
+        """Return per layer id the quantity and value of its product before
+        it, for the company (the sum of the earlier layers)."""
+        layer = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        for record in layers:
+            cursor.execute(*layer.select(
+                    Sum(layer.quantity), Sum(layer.value),
+                    where=(layer.product == record.product.id)
+                    & (layer.company == record.company.id)
+                    & (layer.id < record.id)))
+            quantity, value = cursor.fetchone()
+            result[record.id] = (
+                quantity or 0, Decimal(str(value or 0)))
+        return result
 
     @classmethod
     def _on_hand(cls, keys):
