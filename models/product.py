@@ -177,6 +177,23 @@ class Product(metaclass=PoolMeta):
             layers=tuple(layers),
             last_cost=self.get_multivalue('cost_price') or Decimal(0))
 
+    @classmethod
+    def update_cost_price(cls, costs):
+        "Record the revaluation entries of continental as valuation layers"
+        pool = Pool()
+        AccountMove = pool.get('account.move')
+        Layer = pool.get('stock.valuation.layer')
+        products = [p for ps in costs.values() for p in ps]
+        origins = [str(p) for p in products]
+        known = {e.id for e in AccountMove.search([
+                    ('origin', 'in', origins)])}
+        super().update_cost_price(costs)
+        entries = [e for e in AccountMove.search([
+                    ('origin', 'in', origins),
+                    ('state', '=', 'posted'),
+                    ]) if e.id not in known]
+        Layer.save(Layer.revaluations(entries))
+
     def get_fifo_move(self, quantity=0.0, date=None):
         "Return (move, quantity) to consume, newest first under LIFO"
         pool = Pool()

@@ -291,8 +291,11 @@ class ValuationLayer(ModelSQL, ModelView):
     __name__ = 'stock.valuation.layer'
 
     move = fields.Many2One(
-        'stock.move', "Move", required=True, readonly=True,
-        ondelete='RESTRICT')
+        'stock.move', "Move", readonly=True, ondelete='RESTRICT',
+        states={
+            'required': Eval('kind') != 'revaluation',
+            },
+        help="Empty for a revaluation of the goods on hand.")
     company = fields.Many2One(
         'company.company', "Company", required=True, readonly=True)
     product = fields.Many2One(
@@ -324,6 +327,7 @@ class ValuationLayer(ModelSQL, ModelView):
             ('move', "Move"),
             ('cancel', "Cancellation"),
             ('correction', "Negative Stock Correction"),
+            ('revaluation', "Revaluation"),
             ], "Kind", required=True, readonly=True)
     unit_cost = fields.Function(fields.Numeric(
             "Unit Cost", digits=(16, 4)), 'get_unit_cost')
@@ -393,6 +397,58 @@ class ValuationLayer(ModelSQL, ModelView):
         if transfers:
             layers.extend(cls._transfer_layers(transfers, layers))
         return layers
+
+    @classmethod
+    def revaluations(cls, entries):
+        """Return the layers of revaluation entries of products.
+
+        The amount on the inventory account is shared between the storage
+        locations holding the product, by quantity (the last takes the
+        rounding rest).
+        """
+        layers = []
+        for entry in entries:
+            product = entry.origin
+            account = product.account_stock_used
+            amount = sum((l.debit - l.credit for l in entry.lines
+                    if l.account == account), Decimal(0))
+            if not amount:
+                continue
+            currency = entry.company.currency
+            holdings = cls._holdings(product, entry.company)
+            total = sum(q for _, q in holdings)
+            if total <= 0:
+                continue
+            left = amount
+            for index, (location, quantity) in enumerate(holdings):
+                if index == len(holdings) - 1:
+                    value = left
+                else:
+                    value = currency.round(
+                        amount * Decimal(str(quantity))
+                        / Decimal(str(total)))
+                left -= value
+                layers.append(cls(
+                        move=None, company=entry.company, product=product,
+                        date=entry.date, location=location,
+                        warehouse=location.warehouse, quantity=0,
+                        value=value, currency=currency, account=account,
+                        account_move=entry, kind='revaluation'))
+        return layers
+
+    @classmethod
+    def _holdings(cls, product, company):
+        "Return the storage locations holding the product with quantities"
+        pool = Pool()
+        Location = pool.get('stock.location')
+        layer = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*layer.select(
+                layer.location, Sum(layer.quantity),
+                where=(layer.product == product.id)
+                & (layer.company == company.id),
+                group_by=[layer.location]))
+        return [(Location(l), q) for l, q in sorted(cursor) if q and q > 0]
 
     @classmethod
     def on_hand_before(cls, layers):
