@@ -983,14 +983,14 @@ def phase_load(config):
             }
         # One row per i: the pair i // 2 is a receipt (even i, 2..10 u)
         # then a delivery (odd i, 1..5 u) of the same product in the same
-        # bin (each product lives in two bins),
+        # bin (each product lives in two bins, in turn every np pairs),
         # at its cost 0.50 + (p mod 97) / 4; dates spread over the days.
         gen = """
             SELECT i,
                 (%(products)s::int[])[(1 + ((i / 2) * 7919) %% %(np)s)::int]
                     AS product,
                 (%(bins)s::int[])[(1 + ((((i / 2) * 7919) %% %(np)s)
-                    + (i / 4) %% 2) %% %(nl)s)::int] AS bin,
+                    + (i / 2 / %(np)s) %% 2) %% %(nl)s)::int] AS bin,
                 (%(start)s::date + ((i - 1)::bigint * %(days)s / %(n)s)::int)
                     AS day,
                 (i %% 2 = 0) AS receipt,

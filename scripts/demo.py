@@ -59,7 +59,9 @@ def build(database_name, config_file=None, products=50, days=365, seed=42,
     figures = write_history(
         database_name, company.id, items, products, bins, suppliers,
         customers, opening, start, today, seed, out=out)
-    progress("Order points and configuration")
+    progress("Today's returns and cycle count, order points")
+    _todays_events(config, items, products, bins, suppliers, customers,
+        today, random.Random(seed + 3))
     _setup_order_points(config, items, products, figures)
     _close_config_wizard(config)
     progress("Done: %(products)d products, %(moves)d stock moves, "
@@ -297,6 +299,81 @@ def _opening_count(config, items, products, bins, date, rng):
     Inventory.save(inventories)
     Inventory.click(inventories, 'confirm')
     return opening
+
+
+def _todays_events(config, items, products, bins, suppliers, customers,
+        date, rng):
+    """Post today's events through Tryton's documents: a customer return,
+    a return to a supplier and a cycle count of one bin with differences"""
+    from proteus import Model
+    Location = Model.get('stock.location')
+    Inventory = Model.get('stock.inventory')
+    customer_location, = Location.find([('type', '=', 'customer')])
+    supplier_location, = Location.find([('type', '=', 'supplier')])
+    warehouse, = Location.find([('type', '=', 'warehouse')])
+    # Returns without an order: the clerk acknowledges the warning.
+    skip_warning, config.skip_warning = config.skip_warning, True
+    try:
+        _returns(config, products, bins, customer_location,
+            supplier_location, warehouse, date, rng)
+    finally:
+        config.skip_warning = skip_warning
+
+    inventory = Inventory(location=bins[0], date=date)
+    inventory.save()
+    inventory.click('complete_lines')
+    counted = [l for l in inventory.lines if l.expected_quantity]
+    for line in rng.sample(counted, k=min(3, len(counted))):
+        line.quantity = max(0, line.expected_quantity + rng.choice(
+                [-2, -1, 1]))
+    inventory.save()
+    inventory.click('confirm')
+
+
+def _returns(config, products, bins, customer_location, supplier_location,
+        warehouse, date, rng):
+    from proteus import Model
+    Move = Model.get('stock.move')
+    Product = Model.get('product.product')
+    ShipmentOutReturn = Model.get('stock.shipment.out.return')
+    ShipmentInReturn = Model.get('stock.shipment.in.return')
+
+    sold = Move.find([
+            ('to_location.type', '=', 'customer'),
+            ('state', '=', 'done'),
+            ], order=[('effective_date', 'DESC'), ('id', 'DESC')], limit=1)
+    if sold:
+        delivery, = sold
+        shipment = ShipmentOutReturn(
+            customer=delivery.origin.sale.party, planned_date=date,
+            effective_date=date)
+        shipment.incoming_moves.new(
+            product=delivery.product, quantity=1, unit=delivery.unit,
+            from_location=customer_location,
+            to_location=warehouse.input_location,
+            unit_price=delivery.unit_price, currency=delivery.currency)
+        shipment.click('receive')
+        shipment.click('do')
+
+    with config.set_context(locations=[warehouse.id], stock_date_end=date):
+        stocked = [p for p in Product.find([]) if p.quantity >= 2]
+    if stocked:
+        product = rng.choice(stocked)
+        supplier = product.template.product_suppliers[0].party
+        index = [p.id for p in products].index(product.id)
+        location = bins[index % len(bins)]
+        shipment = ShipmentInReturn(
+            supplier=supplier, from_location=location,
+            to_location=supplier_location, planned_date=date,
+            effective_date=date)
+        shipment.moves.new(
+            product=product, quantity=1, unit=product.default_uom,
+            from_location=location, to_location=supplier_location,
+            unit_price=product.cost_price,
+            currency=shipment.company.currency)
+        shipment.click('wait')
+        shipment.click('assign_try')
+        shipment.click('do')
 
 
 def _setup_order_points(config, items, products, figures):
