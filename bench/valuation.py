@@ -94,29 +94,19 @@ def log(*args):
 # ---------------------------------------------------------------------------
 
 def cache_key():
-    """Return a key of what the activated schema depends on.
-
-    The manifest, the XML data and views, and the lines of the models that
-    declare names, fields and indexes (not the method bodies, which the
-    database does not store).
-    """
+    "Return a key of the sources the activated schema depends on"
     digest = hashlib.sha1()
     files = sorted(
-        glob.glob(os.path.join(ROOT, '*.cfg'))
+        glob.glob(os.path.join(ROOT, '*.py'))
+        + glob.glob(os.path.join(ROOT, '*.cfg'))
         + glob.glob(os.path.join(ROOT, '*.xml'))
+        + glob.glob(os.path.join(ROOT, 'models', '*.py'))
         + glob.glob(os.path.join(ROOT, 'models', '*.xml'))
         + glob.glob(os.path.join(ROOT, 'view', '*.xml')))
     for name in files:
         digest.update(name[len(ROOT):].encode())
         with open(name, 'rb') as file:
             digest.update(file.read())
-    for name in sorted(glob.glob(os.path.join(ROOT, 'models', '*.py'))):
-        digest.update(name[len(ROOT):].encode())
-        with open(name, encoding='utf-8') as file:
-            for line in file:
-                if ('fields.' in line or '__name__' in line
-                        or 'Index(' in line or 'class ' in line):
-                    digest.update(line.strip().encode())
     try:
         from importlib.metadata import version
         digest.update(version('trytond').encode())

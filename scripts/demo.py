@@ -319,7 +319,8 @@ def _todays_events(config, items, products, bins, suppliers, customers,
     finally:
         config.skip_warning = skip_warning
 
-    inventory = Inventory(location=bins[0], date=date)
+    # Lines not counted keep their expected quantity.
+    inventory = Inventory(location=bins[0], date=date, empty_quantity='keep')
     inventory.save()
     inventory.click('complete_lines')
     counted = [l for l in inventory.lines if l.expected_quantity]
