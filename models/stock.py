@@ -18,6 +18,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.modules.account.exceptions import PeriodNotFoundError
 from trytond.modules.account_product.exceptions import AccountError
 from trytond.modules.product import round_price
 from trytond.transaction import Transaction
@@ -100,6 +101,73 @@ class Move(metaclass=PoolMeta):
                     self.product_cost_price = cost_price
             to_save.extend(moves)
         return cost_price, to_save
+
+    def _inventory_account(self, location):
+        "Return the inventory account of the goods at the storage location"
+        warehouse = location.warehouse if location else None
+        if (warehouse and warehouse.account_stock
+                and warehouse.account_stock.company == self.company):
+            return warehouse.account_stock
+        return self.product.account_stock_used
+
+    def _get_account_stock_move_line(self, amount):
+        line = super()._get_account_stock_move_line(amount)
+        if line:
+            if self.to_location.type == 'storage':
+                line.account = self._inventory_account(self.to_location)
+            elif self.from_location.type == 'storage':
+                line.account = self._inventory_account(self.from_location)
+        return line
+
+    def _valuation_period(self):
+        """Return the journal, period and date of the move's entries.
+
+        As continental: the period of the effective date, or of today when
+        that period is closed; no period when there is no fiscal year or
+        it does not use continental stock accounting.
+        """
+        pool = Pool()
+        Configuration = pool.get('account.configuration')
+        Date = pool.get('ir.date')
+        Period = pool.get('account.period')
+        with Transaction().set_context(company=self.company.id):
+            today = Date.today()
+        date = self.effective_date or today
+        try:
+            period = Period.find(self.company, date=date, test_state=False)
+        except PeriodNotFoundError:
+            return None, None, None
+        if not period.fiscalyear.account_stock_method:
+            return None, None, None
+        if period.state != 'open':
+            date = today
+            period = Period.find(self.company, date=date)
+        journal = Configuration(1).get_multivalue(
+            'stock_journal', company=self.company.id)
+        return journal, period, date
+
+    def _get_transfer_account_move(self, value, from_account, to_account):
+        """Post and return the entry of goods moving to a warehouse valued
+        on another inventory account"""
+        pool = Pool()
+        AccountMove = pool.get('account.move')
+        AccountMoveLine = pool.get('account.move.line')
+        journal, period, date = self._valuation_period()
+        if not period:
+            return
+        entry = AccountMove(
+            journal=journal, period=period, date=date, origin=self,
+            description="Transfer: %s %s %s" % (
+                self.quantity, self.unit.symbol, self.product.rec_name),
+            lines=[
+                AccountMoveLine(account=to_account,
+                    debit=max(value, 0), credit=max(-value, 0)),
+                AccountMoveLine(account=from_account,
+                    debit=max(-value, 0), credit=max(value, 0)),
+                ])
+        entry.save()
+        AccountMove.post([entry])
+        return entry
 
     def _valuation_account(self, name):
         "Return the account of the category or raise an error naming it"
@@ -243,14 +311,13 @@ class Move(metaclass=PoolMeta):
                 to_save.append(move)
             if not amount:
                 continue
-            stock = move.product.account_stock_used
+            stock = layer.account
             cogs = move._valuation_account('account_cogs')
-            template = move._get_account_stock_move()
-            if not template:
+            journal, period, date = move._valuation_period()
+            if not period:
                 continue
             entry = AccountMove(
-                journal=template.journal, period=template.period,
-                date=template.date, origin=move,
+                journal=journal, period=period, date=date, origin=move,
                 description="Negative stock correction: %s %s" % (
                     shortfall, move.product.rec_name),
                 lines=[
@@ -262,7 +329,7 @@ class Move(metaclass=PoolMeta):
             entries.append(entry)
             corrections.append(Layer(
                     move=move, company=layer.company, product=layer.product,
-                    date=template.date, location=layer.location,
+                    date=date, location=layer.location,
                     warehouse=layer.warehouse, quantity=0, value=-amount,
                     currency=layer.currency, account=stock,
                     account_move=entry, kind='correction'))
@@ -369,7 +436,6 @@ class ValuationLayer(ModelSQL, ModelView):
         for move in moves:
             if move.product.type != 'goods':
                 continue
-            account = move.product.account_stock_used
             if (move.from_location.type == 'storage'
                     and move.to_location.type == 'storage'):
                 transfers.append(move)
@@ -377,6 +443,7 @@ class ValuationLayer(ModelSQL, ModelView):
             location, sign = cls._storage_side(move)
             if not sign:
                 continue
+            account = move._inventory_account(location)
             account_move = None
             value = Decimal(0)
             for entry in move.account_moves:
@@ -549,15 +616,24 @@ class ValuationLayer(ModelSQL, ModelView):
             on_hand[source] = (available - quantity, value_available - value)
             held, held_value = on_hand.get(target, (0, Decimal(0)))
             on_hand[target] = (held + quantity, held_value + value)
+            accounts = {
+                -1: move._inventory_account(move.from_location),
+                1: move._inventory_account(move.to_location),
+                }
+            entry = None
+            if accounts[-1] != accounts[1] and value:
+                entry = move._get_transfer_account_move(
+                    value, accounts[-1], accounts[1])
             for location, sign in [
                     (move.from_location, -1), (move.to_location, 1)]:
                 layers.append(cls(
                         move=move, company=move.company,
-                        product=move.product, date=move.effective_date,
+                        product=move.product,
+                        date=entry.date if entry else move.effective_date,
                         location=location, warehouse=location.warehouse,
                         quantity=sign * quantity, value=sign * value,
-                        currency=currency, account=account,
-                        account_move=None, kind='move'))
+                        currency=currency, account=accounts[sign],
+                        account_move=entry, kind='move'))
         return layers
 
     @classmethod
