@@ -57,7 +57,8 @@ class Move(metaclass=PoolMeta):
                 line.account = account
         cost_price_method = self.product.get_multivalue(
             'cost_price_method', **self._cost_price_pattern)
-        if type_ == 'in_supplier' and cost_price_method == 'fixed':
+        if (type_ == 'in_supplier' and cost_price_method == 'fixed'
+                and self.unit_price_company is not None):
             # Inventory at the standard cost, goods received not invoiced at
             # the purchase price, the difference is the price variance.
             line, = lines
