@@ -1,0 +1,12 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+from trytond.exceptions import UserError
+
+
+class TuningConfigurationError(UserError):
+    "The order point tuning configuration is not valid"
+
+
+class TuningError(UserError):
+    "An order point cannot be tuned"

@@ -1,0 +1,120 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+from trytond.model import ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.wizard import StateAction, StateTransition, Wizard
+
+from .tuning import ABC_CLASSES, tune
+
+
+class OrderPoint(metaclass=PoolMeta):
+    __name__ = 'stock.order_point'
+
+    auto_tune = fields.Boolean(
+        "Auto Tune",
+        states={
+            'invisible': Eval('type') != 'purchase',
+            },
+        help="Let the daily tuning set the minimal and target quantities.")
+    abc_class = fields.Selection(
+        ABC_CLASSES, "ABC Class", readonly=True,
+        help="Class by consumption value in the warehouse, "
+        "set by the tuning.")
+    fill_rate = fields.Float(
+        "Fill Rate", digits=(16, 4),
+        domain=['OR',
+            ('fill_rate', '=', None),
+            [('fill_rate', '>', 0), ('fill_rate', '<', 1)],
+            ],
+        states={
+            'invisible': Eval('type') != 'purchase',
+            },
+        help="Target share of the demanded units served from stock.\n"
+        "Leave empty to use the target of the ABC class.")
+    tuned_at = fields.Timestamp("Tuned at", readonly=True)
+    safety_stock = fields.Float(
+        "Safety Stock", digits='unit', readonly=True,
+        help="The part of the minimal quantity kept for demand and lead "
+        "time above their forecast, at the last tuning.")
+    mean_daily_demand = fields.Float(
+        "Forecast Daily Demand", digits=(16, 4), readonly=True)
+    tuning_logs = fields.One2Many(
+        'perpetual_inventory.tuning.log', 'order_point', "Tuning Logs",
+        readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'tune': {
+                    'invisible': Eval('type') != 'purchase',
+                    'depends': ['type'],
+                    },
+                })
+
+    @classmethod
+    def default_auto_tune(cls):
+        return True
+
+    @classmethod
+    def copy(cls, points, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('tuning_logs')
+        default.setdefault('tuned_at')
+        return super().copy(points, default=default)
+
+    @classmethod
+    @ModelView.button
+    def tune(cls, points):
+        "Tune the order points now"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        Run.launch(points, origin='manual')
+
+    @classmethod
+    def tune_batch(cls, points, run_id):
+        "Tune one batch of a run (queued task)"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        points = [p for p in points if p.type == 'purchase']
+        counts = tune(points, run_id)
+        Run.record_batch(run_id, *counts)
+
+    @classmethod
+    def tune_order_points(cls):
+        "Tune every order point and propose new ones (cron)"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        Run.launch(origin='cron', propose=True)
+
+
+class TuneOrderPoints(Wizard):
+    "Tune Order Points"
+    __name__ = 'perpetual_inventory.order_point.tune'
+    start_state = 'tune'
+    tune = StateTransition()
+    open_ = StateAction('perpetual_inventory.act_tuning_run_form')
+
+    def transition_tune(self):
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        self.run = Run.launch(list(self.records), origin='manual')
+        return 'open_'
+
+    def do_open_(self, action):
+        return action, {'res_id': [self.run.id]}
+
+    def transition_open_(self):
+        return 'end'
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('stock.order_point|tune_order_points', "Tune Order Points"))
