@@ -85,7 +85,7 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
     minus out of it) and the first date, for done moves crossing the
     warehouse boundary.  From ``start`` to ``end`` there is a row per
     product and day; with ``start`` None one row per product sums the
-    moves before ``end`` and its date is None (the opening balance).
+    moves before ``end`` and its date is 0 (the opening balance).
     """
     pool = Pool()
     Move = pool.get('stock.move')
@@ -107,7 +107,7 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
         & (leaving | entering))
     if start is None:
         where &= move.effective_date < end
-        day = Null
+        day = Literal(0)
         group_by = [move.product]
     else:
         where &= (move.effective_date >= start) & (
@@ -238,18 +238,19 @@ def gather(warehouse_id, product_ids, start, end, company_id):
 
     queries = []
     for sub_ids in grouped_slice(product_ids):
-        queries.append(_move_flows_query(
-                list(sub_ids), bounds, company_id, None, start))
-        queries.append(_move_flows_query(
-                list(sub_ids), bounds, company_id, start, end))
-    for query in queries:
+        sub_ids = list(sub_ids)
+        queries.append((True, _move_flows_query(
+                    sub_ids, bounds, company_id, None, start)))
+        queries.append((False, _move_flows_query(
+                    sub_ids, bounds, company_id, start, end)))
+    for is_opening, query in queries:
         cursor.execute(*query)
         for product_id, day, out, ret, cons, flow, first in cursor:
             i = index[product_id]
             first = _date(first)
             if first_move[i] is None or first < first_move[i]:
                 first_move[i] = first
-            if day is None:
+            if is_opening:
                 opening[i] += flow or 0
                 continue
             d = (_date(day) - start).days

@@ -35,7 +35,7 @@ class OrderPoint(metaclass=PoolMeta):
         "Leave empty to use the target of the ABC class.")
     tuned_at = fields.Timestamp("Tuned at", readonly=True)
     safety_stock = fields.Float(
-        "Safety Stock", digits='unit', readonly=True,
+        "Safety Stock", digits=(16, 2), readonly=True,
         help="The part of the minimal quantity kept for demand and lead "
         "time above their forecast, at the last tuning.")
     mean_daily_demand = fields.Float(

@@ -55,6 +55,16 @@ def compute_order_points(items, today):
     return results
 
 
+def round_digits(Model, values):
+    "Round the float values to the digits of their field, in place"
+    for name, value in values.items():
+        field = Model._fields.get(name)
+        if (isinstance(value, float) and isinstance(field, fields.Float)
+                and isinstance(field.digits, tuple)):
+            values[name] = round(value, field.digits[1])
+    return values
+
+
 def _ceil_to(value, step):
     "Round value up to a multiple of step (within a tolerance)"
     if not step or step <= 0:
@@ -207,24 +217,30 @@ class Run(ModelSQL, ModelView):
         for warehouse_id in warehouse_ids:
             values = history_.consumption_values(
                 warehouse_id, start, end, company_id)
-            cursor.execute(*point.select(point.id, point.product,
+            cursor.execute(*point.select(
+                    point.id, point.product, point.abc_class,
                     where=(point.location == warehouse_id)
                     & (point.company == company_id)
                     & (point.type == 'purchase')))
             products = defaultdict(list)
-            for point_id, product_id in cursor:
+            current = {}
+            for point_id, product_id, abc in cursor:
                 products[product_id].append(point_id)
+                current[point_id] = abc
             classes = abc_classify(
                 {p: values.get(p, 0.0) for p in products},
                 config.abc_thresholds())
             by_class = defaultdict(list)
             for product_id, abc in classes.items():
-                by_class[abc].extend(products[product_id])
+                by_class[abc].extend(
+                    i for i in products[product_id] if current[i] != abc)
+            to_write = []
             for abc, ids in by_class.items():
-                for sub_ids in grouped_slice(ids):
-                    cursor.execute(*point.update(
-                            [point.abc_class], [abc],
-                            where=point.id.in_(list(sub_ids))))
+                if ids:
+                    to_write.extend((OrderPoint.browse(ids),
+                            {'abc_class': abc}))
+            if to_write:
+                OrderPoint.write(*to_write)
 
     @classmethod
     def propose_order_points(cls, company_id, today):
@@ -288,6 +304,12 @@ class Run(ModelSQL, ModelView):
                             Literal(dt.datetime.now())),
                         else_=table.finished_at)],
                 where=table.id == run_id))
+        # the update bypasses the ORM: drop the run from the record caches
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                cache[cls.__name__].pop(run_id, None)
 
 
 class Log(ModelSQL, ModelView):
@@ -461,7 +483,7 @@ def tune(points, run_id=None):
                 changed += 1
                 values['min_quantity'] = new_min
                 values['target_quantity'] = new_target
-            to_write.extend(([point], values))
+            to_write.extend(([point], round_digits(OrderPoint, values)))
 
             def finite(value):
                 return value if math.isfinite(value) else None
@@ -490,6 +512,8 @@ def tune(points, run_id=None):
                     'explanation': explanation.text,
                     })
             logs.append(log)
+    for log in logs:
+        round_digits(Log, log)
     if to_write:
         OrderPoint.write(*to_write)
     if run_id is not None and logs:
