@@ -4,6 +4,7 @@
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 from trytond.wizard import StateAction, StateTransition, Wizard
 
 from .tuning import ABC_CLASSES, tune
@@ -87,7 +88,15 @@ class OrderPoint(metaclass=PoolMeta):
         "Tune every order point and propose new ones (cron)"
         pool = Pool()
         Run = pool.get('perpetual_inventory.tuning.run')
-        Run.launch(origin='cron', propose=True)
+        Company = pool.get('company.company')
+        if Transaction().context.get('company'):
+            companies = [Transaction().context['company']]
+        else:
+            # a cron registered for no company tunes them all
+            companies = list(map(int, Company.search([])))
+        for company in companies:
+            with Transaction().set_context(company=company):
+                Run.launch(origin='cron', propose=True)
 
 
 class TuneOrderPoints(Wizard):
