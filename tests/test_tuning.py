@@ -369,3 +369,57 @@ class TuningTestCase(unittest.TestCase):
         # capped at -50 %
         self.assertEqual(
             apply_levels(10, 30, 0, 0, 1, 1, 0.05, 0.5), (5, 15))
+
+    @with_transaction()
+    def test_alerts(self):
+        "Test the below safety stock, overstock and obsolete alerts"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        Alert = pool.get('perpetual_inventory.order_point.alert')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            config = Configuration(1)
+            config.obsolete_days = 5
+            config.overstock_margin = 0.5
+            config.save()
+            hammer, saw = OrderPoint.create([{
+                        'product': history.hammer.id,
+                        'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 0,
+                        'target_quantity': 0,
+                        }, {
+                        'product': history.saw.id,
+                        'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 10,
+                        'target_quantity': 32,
+                        'auto_tune': False,
+                        }])
+            Run.launch([hammer])
+            run_tasks()
+            self.assertGreater(OrderPoint(hammer.id).min_quantity, 0)
+
+            alerts = {a.order_point: a for a in Alert.search([])}
+            # hammer: nothing on hand, a safety stock
+            self.assertEqual(alerts[hammer].on_hand, 0)
+            self.assertTrue(alerts[hammer].below_safety_stock)
+            self.assertFalse(alerts[hammer].overstock)
+            self.assertFalse(alerts[hammer].obsolete)
+            self.assertEqual(alerts[hammer].last_outgoing, history.day(7))
+            # saw: 49 > 32 * 1.5 and its last sale is 6 days old
+            self.assertEqual(alerts[saw].on_hand, 49)
+            self.assertTrue(alerts[saw].overstock)
+            self.assertTrue(alerts[saw].obsolete)
+            self.assertFalse(alerts[saw].below_safety_stock)
+            self.assertEqual(alerts[saw].value, 4.9)
+            self.assertEqual(alerts[saw].last_outgoing, history.day(4))
+            self.assertEqual(
+                Alert.search([('obsolete', '=', True)]), [alerts[saw]])
+
+            config.obsolete_days = 6
+            config.overstock_margin = 0.6
+            config.save()
+            self.assertEqual(Alert.search([('id', '=', saw.id)]), [])
