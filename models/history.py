@@ -18,9 +18,12 @@ from sql.aggregate import Min, Sum
 from sql.conditionals import Case, Coalesce
 
 from trytond.pool import Pool
+from trytond import backend
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
+# Products per query (the ids and the fixed parameters must fit).
+CHUNK = max(1, backend.MAX_QUERY_PARAMS // 2)
 # Location types that hold stock inside a warehouse.
 STOCK_TYPES = ('storage', 'view', 'warehouse')
 
@@ -167,7 +170,7 @@ def _suppliers(product_ids, company_id):
     supplier = ProductSupplier.__table__()
     cursor = Transaction().connection.cursor()
     result = {}
-    for sub_ids in grouped_slice(product_ids):
+    for sub_ids in grouped_slice(product_ids, CHUNK):
         cursor.execute(*product
             .join(supplier,
                 condition=(supplier.template == product.template)
@@ -195,7 +198,7 @@ def _costs(product_ids, company_id):
     cost = CostPrice.__table__()
     cursor = Transaction().connection.cursor()
     result = {}
-    for sub_ids in grouped_slice(product_ids):
+    for sub_ids in grouped_slice(product_ids, CHUNK):
         cursor.execute(*cost.select(cost.product, cost.cost_price,
                 where=reduce_ids(cost.product, list(sub_ids))
                 & (cost.company == company_id)))
@@ -237,7 +240,7 @@ def gather(warehouse_id, product_ids, start, end, company_id):
     first_move = [None] * len(product_ids)
 
     queries = []
-    for sub_ids in grouped_slice(product_ids):
+    for sub_ids in grouped_slice(product_ids, CHUNK):
         sub_ids = list(sub_ids)
         queries.append((True, _move_flows_query(
                     sub_ids, bounds, company_id, None, start)))
@@ -268,7 +271,7 @@ def gather(warehouse_id, product_ids, start, end, company_id):
     first_used = np.argmax(used, axis=1)
 
     receipts = defaultdict(list)
-    for sub_ids in grouped_slice(product_ids):
+    for sub_ids in grouped_slice(product_ids, CHUNK):
         cursor.execute(*_receipts_query(
                 list(sub_ids), bounds, end, company_id))
         for product_id, ordered, received in cursor:
