@@ -126,7 +126,7 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
             total(entering & (from_.type == 'customer')),
             total(leaving & (to.type == 'production')),
             total(entering) - total(leaving),
-            Min(move.effective_date),
+            Min(move.effective_date) if start is None else Literal(0),
             where=where,
             group_by=group_by))
 
@@ -246,21 +246,38 @@ def gather(warehouse_id, product_ids, start, end, company_id):
                     sub_ids, bounds, company_id, None, start)))
         queries.append((False, _move_flows_query(
                     sub_ids, bounds, company_id, start, end)))
+    days = {}
+
+    def day_index(value):
+        # a few hundred distinct days: convert each once
+        if value not in days:
+            days[value] = (_date(value) - start).days
+        return days[value]
     for is_opening, query in queries:
         cursor.execute(*query)
-        for product_id, day, out, ret, cons, flow, first in cursor:
-            i = index[product_id]
-            first = _date(first)
-            if first_move[i] is None or first < first_move[i]:
-                first_move[i] = first
-            if is_opening:
-                opening[i] += flow or 0
-                continue
-            d = (_date(day) - start).days
-            outgoing[i, d] += out or 0
-            returns[i, d] += ret or 0
-            consumption[i, d] += cons or 0
-            net[i, d] += flow or 0
+        rows = cursor.fetchall()
+        if not rows:
+            continue
+        products, day, out, ret, cons, flow, first = zip(*rows)
+        rows = None
+        i = np.fromiter(map(index.__getitem__, products), dtype=np.int64,
+            count=len(products))
+        if is_opening:
+            np.add.at(opening, i, np.asarray(flow, dtype=float))
+            for product_id, value in zip(products, first):
+                first_move[index[product_id]] = _date(value)
+            continue
+        d = np.fromiter(map(day_index, day), dtype=np.int64,
+            count=len(day))
+        for array, values in [(outgoing, out), (returns, ret),
+                (consumption, cons), (net, flow)]:
+            np.add.at(array, (i, d), np.asarray(values, dtype=float))
+        # the first day with a move of the products without opening
+        first_day = np.full(len(product_ids), n_days)
+        np.minimum.at(first_day, i, d)
+        for k in np.nonzero(first_day < n_days)[0]:
+            if first_move[k] is None:
+                first_move[k] = start + dt.timedelta(days=int(first_day[k]))
 
     demand = np.maximum(outgoing + consumption - returns, 0.0)
     on_hand = opening[:, None] + np.cumsum(net, axis=1)

@@ -4,6 +4,7 @@
 """Order point tuning: runs, their batches and the log of every change."""
 import datetime as dt
 import math
+import time
 from collections import defaultdict
 
 from sql import Literal
@@ -392,7 +393,6 @@ def tune(points, run_id=None):
 
     Returns ``(tuned, changed, failed, sql_time, math_time)``.
     """
-    import time
     pool = Pool()
     OrderPoint = pool.get('stock.order_point')
     Log = pool.get('perpetual_inventory.tuning.log')
