@@ -80,55 +80,64 @@ def _inside(location, bounds):
         & location.type.in_(STOCK_TYPES))
 
 
-def _move_flows_query(product_ids, bounds, company_id, start, end):
-    """Return the query of the flows of the products.
+def _inside_query(bounds):
+    "Return the query of the ids of the stock locations of the warehouse"
+    Location = Pool().get('stock.location')
+    location = Location.__table__()
+    return location.select(location.id,
+        where=_inside(location, bounds))
 
-    Columns: product, date, outgoing (to customers), returns (from
-    customers), consumption (to production), net (into the warehouse
-    minus out of it) and the first date, for done moves crossing the
-    warehouse boundary.  From ``start`` to ``end`` there is a row per
-    product and day; with ``start`` None one row per product sums the
-    moves before ``end`` and its date is 0 (the opening balance).
+
+def _locations(bounds):
+    """Return location id -> (inside, to/from customer, production) for
+    the locations of the warehouse and the customer and production
+    locations (any other location is outside and of no kind)."""
+    Location = Pool().get('stock.location')
+    location = Location.__table__()
+    left, right = bounds
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*location.select(
+            location.id, location.left, location.right, location.type,
+            where=((location.left >= left) & (location.right <= right))
+            | location.type.in_(['customer', 'production'])))
+    return {
+        id_: (l >= left and r <= right and type_ in STOCK_TYPES,
+            type_ == 'customer', type_ == 'production')
+        for id_, l, r, type_ in cursor}
+
+
+def _move_flows_query(product_ids, bounds, company_id, start, end):
+    """Return the query of the done moves of the products that enter or
+    leave the warehouse, summed per product, day, from and to location.
+
+    With ``start`` None, the moves before ``end`` are summed per product,
+    from and to location (the opening balance) and the day column is the
+    first day of a move.  Grouping on the locations instead of evaluating
+    conditions per move keeps the aggregation cheap; the locations are
+    classified in numpy.
     """
     pool = Pool()
     Move = pool.get('stock.move')
-    Location = pool.get('stock.location')
     move = Move.__table__()
-    from_ = Location.__table__()
-    to = Location.__table__()
-    qty = move.internal_quantity
-    src_in = _inside(from_, bounds)
-    dst_in = _inside(to, bounds)
-    leaving = src_in & ~dst_in
-    entering = dst_in & ~src_in
-
-    def total(condition):
-        return Sum(Case((condition, qty), else_=Literal(0.0)))
+    inside = _inside_query(bounds)
     where = ((move.state == 'done')
         & reduce_ids(move.product, product_ids)
         & (move.company == company_id)
-        & (leaving | entering))
+        & (move.from_location.in_(inside) | move.to_location.in_(inside)))
     if start is None:
         where &= move.effective_date < end
-        day = Literal(0)
-        group_by = [move.product]
+        day = Min(move.effective_date)
+        group_by = [move.product, move.from_location, move.to_location]
     else:
         where &= (move.effective_date >= start) & (
             move.effective_date <= end)
         day = move.effective_date
-        group_by = [move.product, move.effective_date]
-    return (move
-        .join(from_, condition=move.from_location == from_.id)
-        .join(to, condition=move.to_location == to.id)
-        .select(
-            move.product, day,
-            total(leaving & (to.type == 'customer')),
-            total(entering & (from_.type == 'customer')),
-            total(leaving & (to.type == 'production')),
-            total(entering) - total(leaving),
-            Min(move.effective_date) if start is None else Literal(0),
-            where=where,
-            group_by=group_by))
+        group_by = [move.product, move.effective_date, move.from_location,
+            move.to_location]
+    return move.select(
+        move.product, day, move.from_location, move.to_location,
+        Sum(move.internal_quantity),
+        where=where, group_by=group_by)
 
 
 def _receipts_query(product_ids, bounds, end, company_id):
@@ -230,7 +239,6 @@ def gather(warehouse_id, product_ids, start, end, company_id):
     bounds = _warehouse_bounds(warehouse_id)
     cursor = Transaction().connection.cursor()
     n_days = (end - start).days + 1
-    index = {p: i for i, p in enumerate(product_ids)}
     size = (len(product_ids), n_days)
     outgoing = np.zeros(size)
     returns = np.zeros(size)
@@ -246,32 +254,53 @@ def gather(warehouse_id, product_ids, start, end, company_id):
                     sub_ids, bounds, company_id, None, start)))
         queries.append((False, _move_flows_query(
                     sub_ids, bounds, company_id, start, end)))
+    locations = _locations(bounds)
+    outside = (False, False, False)
+    ids = np.asarray(product_ids)
     days = {}
 
     def day_index(value):
-        # a few hundred distinct days: convert each once
+        # a few hundred distinct days (dates, or strings on SQLite):
+        # convert each once
         if value not in days:
             days[value] = (_date(value) - start).days
         return days[value]
+
+    def flags(location_ids):
+        # few distinct locations: classify each once
+        unique, inverse = np.unique(
+            np.asarray(location_ids, dtype=np.int64), return_inverse=True)
+        table = np.array(
+            [locations.get(int(u), outside) for u in unique], dtype=bool)
+        return table[inverse.ravel()].T
     for is_opening, query in queries:
         cursor.execute(*query)
         rows = cursor.fetchall()
         if not rows:
             continue
-        products, day, out, ret, cons, flow, first = zip(*rows)
+        products, day, from_ids, to_ids, quantities = zip(*rows)
         rows = None
-        i = np.fromiter(map(index.__getitem__, products), dtype=np.int64,
-            count=len(products))
+        i = np.searchsorted(ids, np.asarray(products, dtype=np.int64))
+        quantity = np.asarray(quantities, dtype=float)
+        src_in, from_customer, _ = flags(from_ids)
+        dst_in, to_customer, to_production = flags(to_ids)
+        entering = dst_in & ~src_in
+        leaving = src_in & ~dst_in
+        flow = np.where(entering, quantity, np.where(leaving, -quantity, 0))
         if is_opening:
-            np.add.at(opening, i, np.asarray(flow, dtype=float))
-            for product_id, value in zip(products, first):
-                first_move[index[product_id]] = _date(value)
+            np.add.at(opening, i, flow)
+            for k, value in zip(i.tolist(), day):
+                value = _date(value)
+                if first_move[k] is None or value < first_move[k]:
+                    first_move[k] = value
             continue
         d = np.fromiter(map(day_index, day), dtype=np.int64,
             count=len(day))
-        for array, values in [(outgoing, out), (returns, ret),
-                (consumption, cons), (net, flow)]:
-            np.add.at(array, (i, d), np.asarray(values, dtype=float))
+        for array, mask in [(outgoing, leaving & to_customer),
+                (returns, entering & from_customer),
+                (consumption, leaving & to_production)]:
+            np.add.at(array, (i[mask], d[mask]), quantity[mask])
+        np.add.at(net, (i, d), flow)
         # the first day with a move of the products without opening
         first_day = np.full(len(product_ids), n_days)
         np.minimum.at(first_day, i, d)
@@ -299,7 +328,7 @@ def gather(warehouse_id, product_ids, start, end, company_id):
     costs = _costs(product_ids, company_id)
 
     result = {}
-    for product_id, i in index.items():
+    for i, product_id in enumerate(product_ids):
         first = first_move[i]
         offset = 0
         if first is None:
