@@ -5,7 +5,7 @@
 import datetime as dt
 
 from sql import Literal, Null
-from sql.aggregate import Max, Sum
+from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 
 from trytond.model import ModelSQL, ModelView, fields
@@ -142,3 +142,68 @@ class OrderPointAlert(ModelSQL, ModelView):
                 flag(over).as_('overstock'),
                 flag(obsolete).as_('obsolete'),
                 where=below | over | obsolete))
+
+
+class OrderPointDemand(ModelSQL, ModelView):
+    "Order Point Daily Demand"
+    __name__ = 'perpetual_inventory.order_point.demand'
+
+    order_point = fields.Many2One('stock.order_point', "Order Point")
+    company = fields.Many2One('company.company', "Company")
+    date = fields.Date("Date")
+    quantity = fields.Float(
+        "Demand", help="Deliveries and consumption net of customer "
+        "returns.")
+    min_quantity = fields.Float("Minimal Quantity")
+    target_quantity = fields.Float("Target Quantity")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        OrderPoint = pool.get('stock.order_point')
+        Location = pool.get('stock.location')
+        Move = pool.get('stock.move')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        Date = pool.get('ir.date')
+        start = Date.today() - dt.timedelta(
+            days=Configuration(1).history_days)
+        point = OrderPoint.__table__()
+        warehouse = Location.__table__()
+        move = Move.__table__()
+        from_ = Location.__table__()
+        to = Location.__table__()
+
+        def inside(location):
+            return ((location.left >= warehouse.left)
+                & (location.right <= warehouse.right)
+                & location.type.in_(STOCK_TYPES))
+        outgoing = inside(from_) & to.type.in_(['customer', 'production'])
+        returned = (from_.type == 'customer') & inside(to)
+        qty = move.internal_quantity
+        # a move leaves or enters one warehouse: the smallest move id is a
+        # unique id of the (order point, day) row
+        return (point
+            .join(warehouse, condition=point.location == warehouse.id)
+            .join(move, condition=(move.product == point.product)
+                & (move.company == point.company))
+            .join(from_, condition=move.from_location == from_.id)
+            .join(to, condition=move.to_location == to.id)
+            .select(
+                Min(move.id).as_('id'),
+                point.id.as_('order_point'),
+                point.company.as_('company'),
+                cls.date.sql_cast(move.effective_date).as_('date'),
+                Sum(Case((returned, -qty), else_=qty)).as_('quantity'),
+                point.min_quantity.as_('min_quantity'),
+                point.target_quantity.as_('target_quantity'),
+                where=(point.type == 'purchase')
+                & (move.state == 'done')
+                & (move.effective_date >= start)
+                & (outgoing | returned),
+                group_by=[point.id, point.company, move.effective_date,
+                    point.min_quantity, point.target_quantity]))

@@ -423,3 +423,30 @@ class TuningTestCase(unittest.TestCase):
             config.overstock_margin = 0.6
             config.save()
             self.assertEqual(Alert.search([('id', '=', saw.id)]), [])
+
+    @with_transaction()
+    def test_demand_graph(self):
+        "Test the daily demand of an order point for its graph"
+        pool = Pool()
+        OrderPoint = pool.get('stock.order_point')
+        Demand = pool.get('perpetual_inventory.order_point.demand')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            point, = OrderPoint.create([{
+                        'product': history.hammer.id,
+                        'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 4,
+                        'target_quantity': 9,
+                        }])
+            rows = Demand.search([('order_point', '=', point.id)])
+            self.assertEqual(
+                [(r.date, r.quantity) for r in rows],
+                [(history.day(d), q) for d, q in [
+                            (1, 4), (2, 6), (4, 2), (5, 3), (6, -3),
+                            (7, 5)]])
+            self.assertEqual(
+                {(r.min_quantity, r.target_quantity) for r in rows},
+                {(4, 9)})
+            self.assertEqual(len({r.id for r in rows}), 6)
