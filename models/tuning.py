@@ -388,6 +388,33 @@ class Log(ModelSQL, ModelView):
         return '%s @ %s' % (self.order_point.rec_name, self.date)
 
 
+def refresh_statistics(points):
+    """Store the statistics of the order points whose levels are kept.
+
+    ``points`` are ``(id, values)`` with the read-only statistics only:
+    an UPDATE each instead of an ORM write, whose validation of every
+    field of the order point costs more than the tuning itself.
+    """
+    pool = Pool()
+    OrderPoint = pool.get('stock.order_point')
+    table = OrderPoint.__table__()
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    now = dt.datetime.now()
+    for point_id, values in points:
+        names = sorted(values)
+        cursor.execute(*table.update(
+                [getattr(table, n) for n in names]
+                + [table.write_uid, table.write_date],
+                [values[n] for n in names] + [transaction.user, now],
+                where=table.id == point_id))
+    transaction.counter += 1
+    for cache in transaction.cache.values():
+        if OrderPoint.__name__ in cache:
+            for point_id, _ in points:
+                cache[OrderPoint.__name__].pop(point_id, None)
+
+
 def tune(points, run_id=None):
     """Tune the order points (one batch) and return the counts.
 
@@ -409,7 +436,7 @@ def tune(points, run_id=None):
         groups[(point.location.id, point.company.id)].append(point)
 
     sql_time = math_time = 0.0
-    to_write, logs = [], []
+    to_write, to_refresh, logs = [], [], []
     changed = failed = 0
     for (warehouse_id, company_id), group in groups.items():
         clock = time.perf_counter()
@@ -479,11 +506,14 @@ def tune(points, run_id=None):
                 'safety_stock': explanation.safety_stock,
                 'mean_daily_demand': explanation.mean_daily_demand,
                 }
+            round_digits(OrderPoint, values)
             if is_changed:
                 changed += 1
                 values['min_quantity'] = new_min
                 values['target_quantity'] = new_target
-            to_write.extend(([point], round_digits(OrderPoint, values)))
+                to_write.extend(([point], values))
+            else:
+                to_refresh.append((point.id, values))
 
             def finite(value):
                 return value if math.isfinite(value) else None
@@ -516,6 +546,8 @@ def tune(points, run_id=None):
         round_digits(Log, log)
     if to_write:
         OrderPoint.write(*to_write)
+    if to_refresh:
+        refresh_statistics(to_refresh)
     if run_id is not None and logs:
         Log.create(logs)
     return len(points), changed, failed, sql_time, math_time

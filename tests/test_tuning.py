@@ -287,10 +287,18 @@ class TuningTestCase(unittest.TestCase):
             self.assertEqual(log.fill_rate, 0.98)
             self.assertIn('Reorder point', log.explanation)
 
-            # A second run changes nothing: same history, same result
+            # A second run changes nothing: same history, same result; only
+            # the statistics are refreshed
+            tuned_at = hammer.tuned_at
             run = Run.launch(points)
             run_tasks()
             self.assertEqual(Run(run.id).points_changed, 0)
+            self.assertGreater(OrderPoint(hammer.id).tuned_at, tuned_at)
+            self.assertEqual(
+                OrderPoint(hammer.id).safety_stock, hammer.safety_stock)
+            self.assertEqual(
+                {l.state for l in Log.search([('run', '=', run.id)])},
+                {'kept'})
             self.assertEqual(
                 Log.search([('run', '=', run.id)], count=True), 2)
             self.assertEqual(
