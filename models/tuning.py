@@ -11,8 +11,8 @@ from sql import Literal
 from sql.conditionals import Case
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, fields
-from trytond.pool import Pool
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -95,6 +95,22 @@ def apply_levels(old_min, old_target, new_min, new_target, rounding, pack,
     high = _ceil_to(low + gap, rounding)
     digits = max(0, -int(math.floor(math.log10(rounding)))) if rounding else 6
     return round(low, digits), round(high, digits)
+
+
+class Move(metaclass=PoolMeta):
+    __name__ = 'stock.move'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The tuning reads the done moves of a batch of products over the
+        # history: without it every batch scans all the moves.
+        cls._sql_indexes.add(
+            Index(t,
+                (t.product, Index.Range()),
+                (t.effective_date, Index.Range()),
+                where=t.state == 'done'))
 
 
 class Run(ModelSQL, ModelView):
