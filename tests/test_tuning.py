@@ -458,3 +458,46 @@ class TuningTestCase(unittest.TestCase):
                 {(r.min_quantity, r.target_quantity) for r in rows},
                 {(4, 9)})
             self.assertEqual(len({r.id for r in rows}), 6)
+
+    @with_transaction()
+    def test_queue_with_worker(self):
+        "Test the batches wait in the queue for a worker when one is set"
+        import trytond.config as config
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        Queue = pool.get('ir.queue')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            configuration = Configuration(1)
+            configuration.batch_size = 1
+            configuration.save()
+            points = OrderPoint.create([{
+                        'product': p.id, 'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 0,
+                        'target_quantity': 0,
+                        } for p in [history.hammer, history.saw]])
+            worker = config.get('queue', 'worker', default='False')
+            config.set('queue', 'worker', 'True')
+            try:
+                run = Run.launch(points)
+            finally:
+                config.set('queue', 'worker', worker)
+            self.assertFalse(config.getboolean('queue', 'worker'))
+            self.assertEqual(Transaction().tasks, [])
+            tasks = [t for t in Queue.search([])
+                if t.data['method'] == 'tune_batch']
+            self.assertEqual(len(tasks), 2)
+            self.assertEqual(
+                sorted(list(t.data['instances']) for t in tasks),
+                [[points[0].id], [points[1].id]])
+            self.assertEqual(Run(run.id).state, 'running')
+
+            # what trytond-worker does with each task
+            for task in tasks:
+                task.run()
+            run = Run(run.id)
+            self.assertEqual((run.state, run.batches_done), ('done', 2))
