@@ -1,9 +1,12 @@
 # This file is part of perpetual_inventory.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license
 # terms.
+from sql.aggregate import Max
+
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.tools import reduce_ids
 from trytond.transaction import Transaction
 from trytond.wizard import StateAction, StateTransition, Wizard
 
@@ -41,6 +44,12 @@ class OrderPoint(metaclass=PoolMeta):
         "time above their forecast, at the last tuning.")
     mean_daily_demand = fields.Float(
         "Forecast Daily Demand", digits=(16, 4), readonly=True)
+    tuning_explanation = fields.Function(fields.Text(
+            "Tuning Explanation",
+            states={
+                'invisible': Eval('type') != 'purchase',
+                }),
+        'get_tuning_explanation')
     tuning_logs = fields.One2Many(
         'perpetual_inventory.tuning.log', 'order_point', "Tuning Logs",
         readonly=True)
@@ -58,6 +67,22 @@ class OrderPoint(metaclass=PoolMeta):
     @classmethod
     def default_auto_tune(cls):
         return True
+
+    @classmethod
+    def get_tuning_explanation(cls, points, name):
+        "Return the explanation of the last tuning of each order point"
+        pool = Pool()
+        Log = pool.get('perpetual_inventory.tuning.log')
+        log = Log.__table__()
+        cursor = Transaction().connection.cursor()
+        result = dict.fromkeys(map(int, points))
+        last = log.select(Max(log.id),
+            where=reduce_ids(log.order_point, list(result)),
+            group_by=[log.order_point])
+        cursor.execute(*log.select(log.order_point, log.explanation,
+                where=log.id.in_(last)))
+        result.update(cursor)
+        return result
 
     @classmethod
     def copy(cls, points, default=None):

@@ -286,6 +286,7 @@ class TuningTestCase(unittest.TestCase):
             self.assertEqual(log.lead_time_source, 'blend')
             self.assertEqual(log.fill_rate, 0.98)
             self.assertIn('Reorder point', log.explanation)
+            self.assertEqual(hammer.tuning_explanation, log.explanation)
 
             # A second run changes nothing: same history, same result; only
             # the statistics are refreshed
