@@ -11,3 +11,11 @@ class ScannerError(UserError):
 
 class ValuationAccountError(ValidationError):
     pass
+
+
+class TuningConfigurationError(UserError):
+    "The order point tuning configuration is not valid"
+
+
+class TuningError(UserError):
+    "An order point cannot be tuned"

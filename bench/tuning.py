@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Benchmark the order point tuning on PostgreSQL.
+
+Creates a database with N purchase order points and two years of daily
+history (sales, periodic purchases received after a variable lead time)
+written in bulk SQL (generate_series, server side), then times one tuning
+run of every order point: the queued batches run one after the other in
+this process, as trytond does without a worker.  Prints the time spent in
+SQL (gathering the history), in the math (core) and the order points per
+second.
+
+    .venv/bin/python bench/tuning.py --start-postgresql            # N=1000
+    .venv/bin/python bench/tuning.py \\
+        --database-uri postgresql://postgres@127.0.0.1:5432/ --points 2000
+    .venv/bin/python bench/tuning.py --start-postgresql --points 100000 \\
+        --batch-size 1000                                  # see docs/tuning.md
+
+``--reuse`` times again on the database of a previous run (same name)
+without rebuilding it.
+"""
+import argparse
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+
+
+def start_postgresql(port):
+    "Start a throw-away PostgreSQL cluster (as ./run does); return a stop"
+    bindir = sorted(
+        os.path.join('/usr/lib/postgresql', v, 'bin')
+        for v in os.listdir('/usr/lib/postgresql'))[-1]
+    directory = tempfile.mkdtemp(prefix='perpetual-inventory-bench-pg.')
+    run = []
+    if os.getuid() == 0:
+        shutil.chown(directory, 'postgres')
+        run = ['runuser', '-u', 'postgres', '--']
+    subprocess.run(run + [os.path.join(bindir, 'initdb'), '-D',
+            os.path.join(directory, 'data'), '-U', 'postgres',
+            '--auth=trust', '-E', 'UTF8'], check=True,
+        stdout=subprocess.DEVNULL)
+    subprocess.run(run + [os.path.join(bindir, 'pg_ctl'), '-D',
+            os.path.join(directory, 'data'), '-l',
+            os.path.join(directory, 'log'), '-w', '-o',
+            '-h 127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off'
+            ' -c full_page_writes=off' % (port, directory), 'start'],
+        check=True, stdout=subprocess.DEVNULL)
+
+    def stop():
+        subprocess.run(run + [os.path.join(bindir, 'pg_ctl'), '-D',
+                os.path.join(directory, 'data'), '-m', 'fast', 'stop'],
+            stdout=subprocess.DEVNULL)
+        shutil.rmtree(directory, ignore_errors=True)
+    return 'postgresql://postgres@127.0.0.1:%d/' % port, stop
+
+
+def prepare(database_uri, name, rebuild):
+    "Create and activate the database; return the trytond config file"
+    from trytond.modules.perpetual_inventory.scripts import cli
+    directory = tempfile.mkdtemp(prefix='perpetual-inventory-bench.')
+    config_file = os.path.join(directory, 'trytond.conf')
+    cli.write_config(config_file, database_uri, directory,
+        '127.0.0.1:0', None)
+    os.environ['TRYTOND_CONFIG'] = config_file
+    if rebuild or not cli.database_exists(database_uri, directory, name):
+        start = time.monotonic()
+        cli.create_database(database_uri, directory, name)
+        cli.activate(config_file, name)
+        print("database %s activated in %.0fs" % (
+                name, time.monotonic() - start), flush=True)
+        return config_file, True
+    return config_file, False
+
+
+def _columns(cursor, table):
+    cursor.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = %s AND table_schema = current_schema() "
+        "ORDER BY ordinal_position", (table,))
+    return [c for c, in cursor]
+
+
+def clone(cursor, table, base_id, source, overrides):
+    """Insert one copy of the row base_id of table per row of source.
+
+    ``source`` is a SQL FROM item (e.g. ``generate_series(0, 9) AS i``),
+    ``overrides`` maps a column to the SQL expression of its value (the
+    other columns are copied from the base row as ``t.<column>``).
+    """
+    columns = _columns(cursor, table)
+    values = [overrides.get(c, 't."%s"' % c) for c in columns]
+    cursor.execute(
+        'INSERT INTO "%s" (%s) SELECT %s FROM "%s" AS t, %s WHERE t.id = %%s'
+        % (table, ', '.join('"%s"' % c for c in columns), ', '.join(values),
+            table, source), (base_id,))
+    return cursor.rowcount
+
+
+def _max_id(cursor, table):
+    cursor.execute('SELECT COALESCE(MAX(id), 0) FROM "%s"' % table)
+    return cursor.fetchone()[0]
+
+
+def build(name, points, days, seed):
+    """Write the company, products, order points and history in bulk.
+
+    One product of each kind is created with the ORM (so every NOT NULL
+    column gets its value), then copied N times by SQL.
+    """
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    today = dt.date.today()
+    start = today - dt.timedelta(days=days)
+    with Transaction().start(name, 0, context={}) as transaction:
+        pool = Pool()
+        Party = pool.get('party.party')
+        Currency = pool.get('currency.currency')
+        Company = pool.get('company.company')
+        User = pool.get('res.user')
+        Location = pool.get('stock.location')
+        Template = pool.get('product.template')
+        Uom = pool.get('product.uom')
+        ProductSupplier = pool.get('purchase.product_supplier')
+        Purchase = pool.get('purchase.purchase')
+        Move = pool.get('stock.move')
+        OrderPoint = pool.get('stock.order_point')
+        cursor = transaction.connection.cursor()
+
+        currency, = Currency.create([{
+                    'name': "U.S. Dollar", 'code': 'USD', 'symbol': '$'}])
+        party, supplier = Party.create([
+                {'name': "Bench Company"}, {'name': "Bench Supplier"}])
+        company, = Company.create([{
+                    'party': party.id, 'currency': currency.id}])
+        User.write(User.search([]), {
+                'companies': [('add', [company.id])],
+                'company': company.id})
+        warehouse, = Location.search([('type', '=', 'warehouse')])
+        storage = warehouse.storage_location
+        customer, = Location.search([('type', '=', 'customer')])
+        vendor, = Location.search([('type', '=', 'supplier')])
+        lost, = Location.search([('type', '=', 'lost_found')])
+        unit, = Uom.search([('name', '=', 'Unit')])
+        with transaction.set_context(company=company.id):
+            template, = Template.create([{
+                        'name': "Bench", 'type': 'goods',
+                        'default_uom': unit.id, 'purchasable': True,
+                        'purchase_uom': unit.id, 'list_price': Decimal(10),
+                        'products': [('create', [{}])],
+                        }])
+            product = template.products[0]
+            product.cost_price = Decimal(5)
+            product.save()
+            product_supplier, = ProductSupplier.create([{
+                        'template': template.id, 'party': supplier.id,
+                        'lead_time': dt.timedelta(days=7),
+                        'quantity_rounding': 6, 'quantity_minimal': 12,
+                        }])
+            purchase, = Purchase.create([{
+                        'party': supplier.id, 'company': company.id,
+                        'currency': currency.id, 'purchase_date': start,
+                        'lines': [('create', [{
+                                        'product': product.id,
+                                        'quantity': 1, 'unit': unit.id,
+                                        'unit_price': Decimal(5)}])],
+                        }])
+            line, = purchase.lines
+            sale_move, receipt, opening = Move.create([{
+                        'product': product.id, 'unit': unit.id,
+                        'quantity': 1, 'from_location': storage.id,
+                        'to_location': customer.id, 'company': company.id,
+                        'unit_price': Decimal(10),
+                        'currency': currency.id,
+                        }, {
+                        'product': product.id, 'unit': unit.id,
+                        'quantity': 1, 'from_location': vendor.id,
+                        'to_location': storage.id, 'company': company.id,
+                        'unit_price': Decimal(5), 'currency': currency.id,
+                        'origin': str(line),
+                        }, {
+                        'product': product.id, 'unit': unit.id,
+                        'quantity': 1, 'from_location': lost.id,
+                        'to_location': storage.id, 'company': company.id,
+                        }])
+            point, = OrderPoint.create([{
+                        'product': product.id, 'location': warehouse.id,
+                        'type': 'purchase', 'min_quantity': 0,
+                        'target_quantity': 0, 'company': company.id,
+                        }])
+
+        # the copies: i in 0..N-1 with a daily rate spread like real
+        # catalogues (a few fast movers, many slow ones)
+        offsets = {t: _max_id(cursor, t) + 1 for t in [
+                'product_template', 'product_product', 'product_cost_price',
+                'purchase_product_supplier', 'stock_order_point',
+                'purchase_purchase', 'purchase_line']}
+        series = 'generate_series(0, %d) AS i' % (points - 1)
+        rate = '(0.05 + 30 * power(((i * 7919) %% 1000) / 1000.0, 3))'
+        cursor.execute('SELECT setseed(%s)', (seed / 1000.0,))
+        clone(cursor, 'product_template', template.id, series, {
+                'id': '%d + i' % offsets['product_template'],
+                'name': "'Bench ' || i",
+                'code': 'NULL'})
+        clone(cursor, 'product_product', product.id, series, {
+                'id': '%d + i' % offsets['product_product'],
+                'template': '%d + i' % offsets['product_template'],
+                'code': 'NULL', 'suffix_code': 'NULL'})
+        cursor.execute('SELECT id FROM product_cost_price WHERE product = %s',
+            (product.id,))
+        cost_id, = cursor.fetchone()
+        clone(cursor, 'product_cost_price', cost_id, series, {
+                'id': '%d + i' % offsets['product_cost_price'],
+                'product': '%d + i' % offsets['product_product'],
+                'cost_price': '(1 + (i * 31) %% 97)::numeric'})
+        clone(cursor, 'purchase_product_supplier', product_supplier.id,
+            series, {
+                'id': '%d + i' % offsets['purchase_product_supplier'],
+                'template': '%d + i' % offsets['product_template'],
+                'lead_time': "make_interval(days => 3 + (i %% 20))"})
+        clone(cursor, 'stock_order_point', point.id, series, {
+                'id': '%d + i' % offsets['stock_order_point'],
+                'product': '%d + i' % offsets['product_product'],
+                'min_quantity': 'ceil(%s * 10)' % rate,
+                'target_quantity': 'ceil(%s * 40)' % rate})
+
+        first_product = offsets['product_product']
+        moves = 0
+        # opening stock the day before the history
+        moves += clone(cursor, 'stock_move', opening.id, series, {
+                'id': "nextval('stock_move_id_seq')",
+                'product': '%d + i' % first_product,
+                'quantity': 'ceil(%s * 40)' % rate,
+                'internal_quantity': 'ceil(%s * 40)' % rate,
+                'state': "'done'",
+                'effective_date': "'%s'::date" % start,
+                'planned_date': "'%s'::date" % start,
+                })
+        # daily sales: every day for fast movers, some days for slow ones
+        cursor.execute(
+            'CREATE TEMPORARY TABLE bench_day AS SELECT i, d, %s AS rate, '
+            'random() AS u, random() AS v FROM %s, '
+            'generate_series(1, %d) AS d' % (rate, series, days - 1), ())
+        cursor.execute('DELETE FROM bench_day WHERE u >= LEAST(1, rate)', ())
+        quantity = (
+            'GREATEST(1, round(GREATEST(b.rate, 1) * (0.4 + 1.2 * b.v)))')
+        moves += clone(cursor, 'stock_move', sale_move.id,
+            'bench_day AS b', {
+                'id': "nextval('stock_move_id_seq')",
+                'product': '%d + b.i' % first_product,
+                'quantity': quantity,
+                'internal_quantity': quantity,
+                'state': "'done'",
+                'effective_date': "'%s'::date + b.d" % start,
+                'planned_date': "'%s'::date + b.d" % start,
+                })
+        # a purchase every 30 days, received after the quoted lead time
+        # give or take 3 days
+        cycles = days // 30
+        cursor.execute(
+            'CREATE TEMPORARY TABLE bench_order AS SELECT i, k, '
+            '%d + i * %d + k AS id, %s AS rate, '
+            "'%s'::date + 30 * k + (i %%%% 30) AS ordered, "
+            "'%s'::date + 30 * k + (i %%%% 30) + GREATEST(1, 3 + (i %%%% 20) "
+            '+ floor(random() * 7)::int - 3) AS received '
+            'FROM %s, generate_series(0, %d) AS k' % (
+                offsets['purchase_purchase'], cycles, rate, start, start,
+                series, cycles - 1), ())
+        cursor.execute("DELETE FROM bench_order WHERE received >= %s",
+            (today,))
+        clone(cursor, 'purchase_purchase', purchase.id, 'bench_order AS o', {
+                'id': 'o.id', 'purchase_date': 'o.ordered',
+                'state': "'done'", 'number': "'B' || o.id"})
+        line_id = '%d + o.id - %d' % (
+            offsets['purchase_line'], offsets['purchase_purchase'])
+        clone(cursor, 'purchase_line', line.id, 'bench_order AS o', {
+                'id': line_id,
+                'purchase': 'o.id',
+                'product': '%d + o.i' % first_product,
+                'quantity': 'ceil(o.rate * 30)'})
+        moves += clone(cursor, 'stock_move', receipt.id, 'bench_order AS o', {
+                'id': "nextval('stock_move_id_seq')",
+                'product': '%d + o.i' % first_product,
+                'quantity': 'ceil(o.rate * 30)',
+                'internal_quantity': 'ceil(o.rate * 30)',
+                'state': "'done'",
+                'origin': "'purchase.line,' || (%s)" % line_id,
+                'effective_date': 'o.received',
+                'planned_date': 'o.received'})
+        # the base records are not part of the benchmark
+        Move.delete([sale_move, receipt, opening])
+        OrderPoint.delete([point])
+        database = transaction.database
+        for table in offsets:
+            database.setnextid(transaction.connection, table,
+                _max_id(cursor, table) + 1)
+        cursor.execute('ANALYZE', ())
+        return company.id, moves
+
+
+def tune(name, company_id, batch_size):
+    "Time one tuning run of every order point; return the figures"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    from trytond.worker import run_task
+
+    from trytond.transaction import TransactionError
+
+    extras = {}
+    while True:
+        # creating the singleton locks its table: retry with the lock
+        with Transaction().start(name, 0, context={'company': company_id},
+                **extras) as transaction:
+            try:
+                Configuration = Pool().get(
+                    'perpetual_inventory.configuration')
+                config = Configuration(1)
+                config.batch_size = batch_size
+                config.save()
+                break
+            except TransactionError as exception:
+                transaction.rollback()
+                exception.fix(extras)
+    start = time.perf_counter()
+    with Transaction().start(name, 0, context={'company': company_id}) \
+            as transaction:
+        Run = Pool().get('perpetual_inventory.tuning.run')
+        run = Run.launch(origin='cron', propose=True)
+        run_id = run.id
+        tasks = list(transaction.tasks)
+        transaction.tasks.clear()
+    launched = time.perf_counter()
+    for task_id in tasks:
+        run_task(name, task_id)
+    end = time.perf_counter()
+    with Transaction().start(name, 0, context={'company': company_id}):
+        Run = Pool().get('perpetual_inventory.tuning.run')
+        run = Run(run_id)
+        return {
+            'points': run.points_tuned,
+            'changed': run.points_changed,
+            'failed': run.points_failed,
+            'batches': run.batches_done,
+            'state': run.state,
+            'launch': launched - start,
+            'batches_time': end - launched,
+            'total': end - start,
+            'sql': run.sql_time,
+            'math': run.math_time,
+            }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--database-uri',
+        default=os.environ.get('TRYTOND_DATABASE__URI'),
+        help="postgresql://user@host:port/ (or TRYTOND_DATABASE__URI)")
+    parser.add_argument('--start-postgresql', action='store_true',
+        help="start a throw-away PostgreSQL cluster for the run")
+    parser.add_argument('--port', type=int, default=55499,
+        help="port of the throw-away cluster")
+    parser.add_argument('--database', default='bench_tuning')
+    parser.add_argument('--points', type=int, default=1000)
+    parser.add_argument('--days', type=int, default=730)
+    parser.add_argument('--batch-size', type=int, default=500)
+    parser.add_argument('--seed', type=int, default=42)
+    parser.add_argument('--reuse', action='store_true',
+        help="time again on an existing benchmark database")
+    args = parser.parse_args(argv)
+
+    stop = None
+    if args.start_postgresql:
+        args.database_uri, stop = start_postgresql(args.port)
+    if not args.database_uri or not args.database_uri.startswith(
+            'postgresql'):
+        parser.error("a PostgreSQL --database-uri or --start-postgresql "
+            "is needed")
+    try:
+        os.environ['TRYTOND_DATABASE__URI'] = args.database_uri
+        config_file, created = prepare(
+            args.database_uri, args.database, not args.reuse)
+        from trytond import config
+        config.update_etc(config_file)
+        from trytond.pool import Pool
+        Pool.start()
+        pool = Pool(args.database)
+        from trytond.transaction import Transaction
+        with Transaction().start(args.database, 0, readonly=True):
+            pool.init()
+        if created:
+            start = time.monotonic()
+            company_id, moves = build(
+                args.database, args.points, args.days, args.seed)
+            print("history: %d order points, %d days, %d done moves "
+                "written in %.0fs" % (args.points, args.days, moves,
+                    time.monotonic() - start), flush=True)
+        else:
+            with Transaction().start(args.database, 0):
+                company, = Pool().get('company.company').search([])
+                company_id = company.id
+        figures = tune(args.database, company_id, args.batch_size)
+        print("run: %(state)s, %(points)d points in %(batches)d batches, "
+            "%(changed)d changed, %(failed)d failed" % figures)
+        print("time: %.1fs total = %.1fs launch (ABC, proposals, queue) "
+            "+ %.1fs batches" % (figures['total'], figures['launch'],
+                figures['batches_time']))
+        other = figures['batches_time'] - figures['sql'] - figures['math']
+        print("batches: SQL %.1fs (%.0f%%), math %.1fs (%.0f%%), "
+            "ORM writes and logs %.1fs (%.0f%%)" % (
+                figures['sql'], 100 * figures['sql'] / figures['batches_time'],
+                figures['math'],
+                100 * figures['math'] / figures['batches_time'],
+                other, 100 * other / figures['batches_time']))
+        print("throughput: %.1f order points/s (%.1f ms a point)" % (
+                figures['points'] / figures['total'],
+                1000 * figures['total'] / max(figures['points'], 1)))
+    finally:
+        if stop:
+            stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,411 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Gather the history the order point tuning learns from.
+
+A few python-sql queries over all the products of a batch, then numpy over
+a daily grid: no per-record ORM access.  Everything is in the product's
+default unit (``internal_quantity``).
+"""
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+import numpy as np
+from sql import Literal, Null
+from sql.aggregate import Min, Sum
+from sql.conditionals import Case, Coalesce
+
+from trytond.pool import Pool
+from trytond import backend
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction
+
+# Products per query (the ids and the fixed parameters must fit).
+CHUNK = max(1, backend.MAX_QUERY_PARAMS // 2)
+# Location types that hold stock inside a warehouse.
+STOCK_TYPES = ('storage', 'view', 'warehouse')
+
+
+@dataclass
+class ProductHistory:
+    "What the database knows of one product in one warehouse"
+    product: int
+    first_day: dt.date
+    sales: Tuple[float, ...]
+    stockout: Tuple[bool, ...]
+    on_hand: float = 0.0
+    last_outgoing: Optional[dt.date] = None
+    first_outgoing: Optional[dt.date] = None
+    received_orders: List[Tuple[dt.date, dt.date]] = field(
+        default_factory=list)
+    quoted_lead_time: Optional[float] = None
+    pack_multiple: float = 1.0
+    minimum_order_quantity: float = 0.0
+    unit_cost: float = 0.0
+
+
+def _date(value):
+    "Return value as a date (SQLite may answer strings)"
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
+def _days(value):
+    "Return a TimeDelta column value in days"
+    if value is None:
+        return None
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds() / 86400
+    return float(value) / 86400
+
+
+def _warehouse_bounds(warehouse_id):
+    Location = Pool().get('stock.location')
+    location = Location.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*location.select(location.left, location.right,
+            where=location.id == warehouse_id))
+    return cursor.fetchone()
+
+
+def _inside(location, bounds):
+    "Return the condition that location holds stock of the warehouse"
+    left, right = bounds
+    return ((location.left >= left) & (location.right <= right)
+        & location.type.in_(STOCK_TYPES))
+
+
+def _inside_query(bounds):
+    "Return the query of the ids of the stock locations of the warehouse"
+    Location = Pool().get('stock.location')
+    location = Location.__table__()
+    return location.select(location.id,
+        where=_inside(location, bounds))
+
+
+def _locations(bounds):
+    """Return location id -> (inside, to/from customer, production) for
+    the locations of the warehouse and the customer and production
+    locations (any other location is outside and of no kind)."""
+    Location = Pool().get('stock.location')
+    location = Location.__table__()
+    left, right = bounds
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*location.select(
+            location.id, location.left, location.right, location.type,
+            where=((location.left >= left) & (location.right <= right))
+            | location.type.in_(['customer', 'production'])))
+    return {
+        id_: (l >= left and r <= right and type_ in STOCK_TYPES,
+            type_ == 'customer', type_ == 'production')
+        for id_, l, r, type_ in cursor}
+
+
+def _move_flows_query(product_ids, bounds, company_id, start, end):
+    """Return the query of the done moves of the products that enter or
+    leave the warehouse, summed per product, day, from and to location.
+
+    With ``start`` None, the moves before ``end`` are summed per product,
+    from and to location (the opening balance) and the day column is the
+    first day of a move.  Grouping on the locations instead of evaluating
+    conditions per move keeps the aggregation cheap; the locations are
+    classified in numpy.
+    """
+    pool = Pool()
+    Move = pool.get('stock.move')
+    move = Move.__table__()
+    inside = _inside_query(bounds)
+    where = ((move.state == 'done')
+        & reduce_ids(move.product, product_ids)
+        & (move.company == company_id)
+        & (move.from_location.in_(inside) | move.to_location.in_(inside)))
+    if start is None:
+        where &= move.effective_date < end
+        day = Min(move.effective_date)
+        group_by = [move.product, move.from_location, move.to_location]
+    else:
+        where &= (move.effective_date >= start) & (
+            move.effective_date <= end)
+        day = move.effective_date
+        group_by = [move.product, move.effective_date, move.from_location,
+            move.to_location]
+    return move.select(
+        move.product, day, move.from_location, move.to_location,
+        Sum(move.internal_quantity),
+        where=where, group_by=group_by)
+
+
+def _receipts_query(product_ids, bounds, end, company_id):
+    """Return the query of the (order date, first receipt date) of the
+    purchase lines of the products received in the warehouse."""
+    pool = Pool()
+    Move = pool.get('stock.move')
+    Location = pool.get('stock.location')
+    Line = pool.get('purchase.line')
+    Purchase = pool.get('purchase.purchase')
+    move = Move.__table__()
+    to = Location.__table__()
+    line = Line.__table__()
+    purchase = Purchase.__table__()
+    line_id = Move.origin.sql_id(move.origin, Line)
+    return (move
+        .join(to, condition=move.to_location == to.id)
+        .join(line, condition=line.id == line_id)
+        .join(purchase, condition=line.purchase == purchase.id)
+        .select(
+            line.product, purchase.purchase_date, Min(move.effective_date),
+            where=(move.state == 'done')
+            & move.origin.like('purchase.line,%')
+            & reduce_ids(move.product, product_ids)
+            & (move.company == company_id)
+            & (move.effective_date <= end)
+            & _inside(to, bounds)
+            & (purchase.purchase_date != Null),
+            group_by=[line.id, line.product, purchase.purchase_date]))
+
+
+def _suppliers(product_ids, company_id):
+    """Return product id -> (lead time in days, pack, MOQ) of the first
+    product supplier (by sequence)."""
+    pool = Pool()
+    Product = pool.get('product.product')
+    ProductSupplier = pool.get('purchase.product_supplier')
+    product = Product.__table__()
+    supplier = ProductSupplier.__table__()
+    cursor = Transaction().connection.cursor()
+    result = {}
+    for sub_ids in grouped_slice(product_ids, CHUNK):
+        cursor.execute(*product
+            .join(supplier,
+                condition=(supplier.template == product.template)
+                & ((supplier.product == Null)
+                    | (supplier.product == product.id)))
+            .select(
+                product.id, supplier.lead_time,
+                supplier.quantity_rounding, supplier.quantity_minimal,
+                where=reduce_ids(product.id, list(sub_ids))
+                & (supplier.company == company_id)
+                & (supplier.active == Literal(True)),
+                order_by=[product.id,
+                    Coalesce(supplier.sequence, 0).asc, supplier.id.asc]))
+        for product_id, lead_time, rounding, minimal in cursor:
+            if product_id not in result:
+                result[product_id] = (
+                    _days(lead_time), rounding or 1.0, minimal or 0.0)
+    return result
+
+
+def _costs(product_ids, company_id):
+    "Return product id -> cost price (float) in the company"
+    pool = Pool()
+    CostPrice = pool.get('product.cost_price')
+    cost = CostPrice.__table__()
+    cursor = Transaction().connection.cursor()
+    result = {}
+    for sub_ids in grouped_slice(product_ids, CHUNK):
+        cursor.execute(*cost.select(cost.product, cost.cost_price,
+                where=reduce_ids(cost.product, list(sub_ids))
+                & (cost.company == company_id)))
+        for product_id, value in cursor:
+            result[product_id] = float(value or 0)
+    return result
+
+
+def gather(warehouse_id, product_ids, start, end, company_id):
+    """Return product id -> ProductHistory for the products in a warehouse.
+
+    Args:
+        warehouse_id: the warehouse location.
+        product_ids: the products (ids).
+        start: first day of the history.
+        end: last day of the history (yesterday), inclusive.
+        company_id: the company of the moves, suppliers and costs.
+
+    The daily demand is the done moves from the warehouse's stock
+    locations to customers and production, net of customer returns (a day
+    whose returns exceed its sales counts 0).  The on-hand at the end of
+    each day is the cumulative sum of the moves in and out of the
+    warehouse; a day that ended at or below 0 is a stockout (censored).
+    The series starts at the first move of the product (or ``start``).
+    """
+    product_ids = sorted(set(product_ids))
+    if not product_ids:
+        return {}
+    bounds = _warehouse_bounds(warehouse_id)
+    cursor = Transaction().connection.cursor()
+    n_days = (end - start).days + 1
+    size = (len(product_ids), n_days)
+    outgoing = np.zeros(size)
+    returns = np.zeros(size)
+    consumption = np.zeros(size)
+    net = np.zeros(size)
+    opening = np.zeros(len(product_ids))
+    first_move = [None] * len(product_ids)
+
+    queries = []
+    for sub_ids in grouped_slice(product_ids, CHUNK):
+        sub_ids = list(sub_ids)
+        queries.append((True, _move_flows_query(
+                    sub_ids, bounds, company_id, None, start)))
+        queries.append((False, _move_flows_query(
+                    sub_ids, bounds, company_id, start, end)))
+    locations = _locations(bounds)
+    outside = (False, False, False)
+    ids = np.asarray(product_ids)
+    days = {}
+
+    def day_index(value):
+        # a few hundred distinct days (dates, or strings on SQLite):
+        # convert each once
+        if value not in days:
+            days[value] = (_date(value) - start).days
+        return days[value]
+
+    def flags(location_ids):
+        # few distinct locations: classify each once
+        unique, inverse = np.unique(
+            np.asarray(location_ids, dtype=np.int64), return_inverse=True)
+        table = np.array(
+            [locations.get(int(u), outside) for u in unique], dtype=bool)
+        return table[inverse.ravel()].T
+    for is_opening, query in queries:
+        cursor.execute(*query)
+        rows = cursor.fetchall()
+        if not rows:
+            continue
+        products, day, from_ids, to_ids, quantities = zip(*rows)
+        rows = None
+        i = np.searchsorted(ids, np.asarray(products, dtype=np.int64))
+        quantity = np.asarray(quantities, dtype=float)
+        src_in, from_customer, _ = flags(from_ids)
+        dst_in, to_customer, to_production = flags(to_ids)
+        entering = dst_in & ~src_in
+        leaving = src_in & ~dst_in
+        flow = np.where(entering, quantity, np.where(leaving, -quantity, 0))
+        if is_opening:
+            np.add.at(opening, i, flow)
+            for k, value in zip(i.tolist(), day):
+                value = _date(value)
+                if first_move[k] is None or value < first_move[k]:
+                    first_move[k] = value
+            continue
+        d = np.fromiter(map(day_index, day), dtype=np.int64,
+            count=len(day))
+        for array, mask in [(outgoing, leaving & to_customer),
+                (returns, entering & from_customer),
+                (consumption, leaving & to_production)]:
+            np.add.at(array, (i[mask], d[mask]), quantity[mask])
+        np.add.at(net, (i, d), flow)
+        # the first day with a move of the products without opening
+        first_day = np.full(len(product_ids), n_days)
+        np.minimum.at(first_day, i, d)
+        for k in np.nonzero(first_day < n_days)[0]:
+            if first_move[k] is None:
+                first_move[k] = start + dt.timedelta(days=int(first_day[k]))
+
+    demand = np.maximum(outgoing + consumption - returns, 0.0)
+    on_hand = opening[:, None] + np.cumsum(net, axis=1)
+    stockout = on_hand <= 1e-9
+    used = (outgoing + consumption) > 0
+    any_used = used.any(axis=1)
+    last_used = n_days - 1 - np.argmax(used[:, ::-1], axis=1)
+    first_used = np.argmax(used, axis=1)
+
+    receipts = defaultdict(list)
+    for sub_ids in grouped_slice(product_ids, CHUNK):
+        cursor.execute(*_receipts_query(
+                list(sub_ids), bounds, end, company_id))
+        for product_id, ordered, received in cursor:
+            ordered, received = _date(ordered), _date(received)
+            if received >= ordered:
+                receipts[product_id].append((ordered, received))
+    suppliers = _suppliers(product_ids, company_id)
+    costs = _costs(product_ids, company_id)
+
+    result = {}
+    for i, product_id in enumerate(product_ids):
+        first = first_move[i]
+        offset = 0
+        if first is None:
+            offset = n_days
+        elif first > start:
+            offset = (first - start).days
+        lead_time, pack, moq = suppliers.get(product_id, (None, 1.0, 0.0))
+        result[product_id] = ProductHistory(
+            product=product_id,
+            first_day=start + dt.timedelta(days=offset),
+            sales=tuple(demand[i, offset:].tolist()),
+            stockout=tuple(stockout[i, offset:].tolist()),
+            on_hand=float(on_hand[i, -1]) if n_days else float(opening[i]),
+            last_outgoing=(start + dt.timedelta(days=int(last_used[i]))
+                if any_used[i] else None),
+            first_outgoing=(start + dt.timedelta(days=int(first_used[i]))
+                if any_used[i] else None),
+            received_orders=sorted(receipts.get(product_id, [])),
+            quoted_lead_time=lead_time,
+            pack_multiple=pack,
+            minimum_order_quantity=moq,
+            unit_cost=costs.get(product_id, 0.0),
+            )
+    return result
+
+
+def consumption_values(warehouse_id, start, end, company_id):
+    """Return product id -> consumption value (net demand x cost price)
+    of the products delivered from the warehouse between start and end."""
+    pool = Pool()
+    Move = pool.get('stock.move')
+    Location = pool.get('stock.location')
+    move = Move.__table__()
+    from_ = Location.__table__()
+    to = Location.__table__()
+    bounds = _warehouse_bounds(warehouse_id)
+    qty = move.internal_quantity
+    out = (_inside(from_, bounds) & ~_inside(to, bounds)
+        & to.type.in_(['customer', 'production']))
+    back = (_inside(to, bounds) & ~_inside(from_, bounds)
+        & (from_.type == 'customer'))
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*move
+        .join(from_, condition=move.from_location == from_.id)
+        .join(to, condition=move.to_location == to.id)
+        .select(move.product,
+            Sum(Case((out, qty), else_=-qty)),
+            where=(move.state == 'done')
+            & (move.company == company_id)
+            & (move.effective_date >= start)
+            & (move.effective_date <= end)
+            & (out | back),
+            group_by=[move.product]))
+    quantities = {p: max(float(q or 0), 0.0) for p, q in cursor}
+    costs = _costs(list(quantities), company_id)
+    return {p: q * costs.get(p, 0.0) for p, q in quantities.items()}
+
+
+def first_sales(warehouse_id, company_id):
+    """Return product id -> date of the first done delivery to a customer
+    from the warehouse."""
+    pool = Pool()
+    Move = pool.get('stock.move')
+    Location = pool.get('stock.location')
+    move = Move.__table__()
+    from_ = Location.__table__()
+    to = Location.__table__()
+    bounds = _warehouse_bounds(warehouse_id)
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*move
+        .join(from_, condition=move.from_location == from_.id)
+        .join(to, condition=move.to_location == to.id)
+        .select(move.product, Min(move.effective_date),
+            where=(move.state == 'done')
+            & (move.company == company_id)
+            & _inside(from_, bounds)
+            & (to.type == 'customer'),
+            group_by=[move.product]))
+    return {p: _date(d) for p, d in cursor}
+

@@ -1,0 +1,154 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+from sql.aggregate import Max
+
+from trytond.model import ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.tools import reduce_ids
+from trytond.transaction import Transaction
+from trytond.wizard import StateAction, StateTransition, Wizard
+
+from .tuning import ABC_CLASSES, tune
+
+
+class OrderPoint(metaclass=PoolMeta):
+    __name__ = 'stock.order_point'
+
+    auto_tune = fields.Boolean(
+        "Auto Tune",
+        states={
+            'invisible': Eval('type') != 'purchase',
+            },
+        help="Let the daily tuning set the minimal and target quantities.")
+    abc_class = fields.Selection(
+        ABC_CLASSES, "ABC Class", readonly=True,
+        help="Class by consumption value in the warehouse, "
+        "set by the tuning.")
+    fill_rate = fields.Float(
+        "Fill Rate", digits=(16, 4),
+        domain=['OR',
+            ('fill_rate', '=', None),
+            [('fill_rate', '>', 0), ('fill_rate', '<', 1)],
+            ],
+        states={
+            'invisible': Eval('type') != 'purchase',
+            },
+        help="Target share of the demanded units served from stock.\n"
+        "Leave empty to use the target of the ABC class.")
+    tuned_at = fields.Timestamp("Tuned at", readonly=True)
+    safety_stock = fields.Float(
+        "Safety Stock", digits=(16, 2), readonly=True,
+        help="The part of the minimal quantity kept for demand and lead "
+        "time above their forecast, at the last tuning.")
+    mean_daily_demand = fields.Float(
+        "Forecast Daily Demand", digits=(16, 4), readonly=True)
+    tuning_explanation = fields.Function(fields.Text(
+            "Tuning Explanation",
+            states={
+                'invisible': Eval('type') != 'purchase',
+                }),
+        'get_tuning_explanation')
+    tuning_logs = fields.One2Many(
+        'perpetual_inventory.tuning.log', 'order_point', "Tuning Logs",
+        readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'tune': {
+                    'invisible': Eval('type') != 'purchase',
+                    'depends': ['type'],
+                    },
+                })
+
+    @classmethod
+    def default_auto_tune(cls):
+        return True
+
+    @classmethod
+    def get_tuning_explanation(cls, points, name):
+        "Return the explanation of the last tuning of each order point"
+        pool = Pool()
+        Log = pool.get('perpetual_inventory.tuning.log')
+        log = Log.__table__()
+        cursor = Transaction().connection.cursor()
+        result = dict.fromkeys(map(int, points))
+        last = log.select(Max(log.id),
+            where=reduce_ids(log.order_point, list(result)),
+            group_by=[log.order_point])
+        cursor.execute(*log.select(log.order_point, log.explanation,
+                where=log.id.in_(last)))
+        result.update(cursor)
+        return result
+
+    @classmethod
+    def copy(cls, points, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('tuning_logs')
+        default.setdefault('tuned_at')
+        return super().copy(points, default=default)
+
+    @classmethod
+    @ModelView.button
+    def tune(cls, points):
+        "Tune the order points now"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        Run.launch(points, origin='manual')
+
+    @classmethod
+    def tune_batch(cls, points, run_id):
+        "Tune one batch of a run (queued task)"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        points = [p for p in points if p.type == 'purchase']
+        counts = tune(points, run_id)
+        Run.record_batch(run_id, *counts)
+
+    @classmethod
+    def tune_order_points(cls):
+        "Tune every order point and propose new ones (cron)"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        Company = pool.get('company.company')
+        if Transaction().context.get('company'):
+            companies = [Transaction().context['company']]
+        else:
+            # a cron registered for no company tunes them all
+            companies = list(map(int, Company.search([])))
+        for company in companies:
+            with Transaction().set_context(company=company):
+                Run.launch(origin='cron', propose=True)
+
+
+class TuneOrderPoints(Wizard):
+    "Tune Order Points"
+    __name__ = 'perpetual_inventory.order_point.tune'
+    start_state = 'tune'
+    tune = StateTransition()
+    open_ = StateAction('perpetual_inventory.act_tuning_run_form')
+
+    def transition_tune(self):
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        self.run = Run.launch(list(self.records), origin='manual')
+        return 'open_'
+
+    def do_open_(self, action):
+        return action, {'res_id': [self.run.id]}
+
+    def transition_open_(self):
+        return 'end'
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('stock.order_point|tune_order_points', "Tune Order Points"))

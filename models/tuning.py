@@ -1,0 +1,569 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Order point tuning: runs, their batches and the log of every change."""
+import datetime as dt
+import math
+import time
+from collections import defaultdict
+
+from sql import Literal
+from sql.conditionals import Case
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+
+from ..core.replenishment import (
+    abc_classify, compute_order_point, dampen_order_point)
+from ..exceptions import TuningError
+from . import history as history_
+
+ABC_CLASSES = [
+    (None, ""),
+    ('A', "A"),
+    ('B', "B"),
+    ('C', "C"),
+    ]
+
+
+def compute_order_points(items, today):
+    """Return the core result (or the ValueError) of each item.
+
+    ``items`` are ``(history, fill_rate, parameters)``; this is the only
+    place the models call the core, so it can become a batch call.
+    """
+    results = []
+    for history, fill_rate, parameters in items:
+        try:
+            results.append(compute_order_point(
+                    history.sales, history.stockout,
+                    history.received_orders,
+                    parameters['quoted_lead_time'],
+                    history.unit_cost,
+                    pack_multiple=history.pack_multiple,
+                    minimum_order_quantity=history.minimum_order_quantity,
+                    fill_rate=fill_rate,
+                    review_period=parameters['review_period'],
+                    ordering_cost=parameters['ordering_cost'],
+                    holding_rate=parameters['holding_rate'],
+                    today=today))
+        except ValueError as exception:
+            results.append(exception)
+    return results
+
+
+def round_digits(Model, values):
+    "Round the float values to the digits of their field, in place"
+    for name, value in values.items():
+        field = Model._fields.get(name)
+        if (isinstance(value, float) and isinstance(field, fields.Float)
+                and isinstance(field.digits, tuple)):
+            values[name] = round(value, field.digits[1])
+    return values
+
+
+def _ceil_to(value, step):
+    "Round value up to a multiple of step (within a tolerance)"
+    if not step or step <= 0:
+        return value
+    return math.ceil(value / step - 1e-9) * step
+
+
+def apply_levels(old_min, old_target, new_min, new_target, rounding, pack,
+        threshold, max_change):
+    """Return the (min, target) to apply after dampening and rounding.
+
+    The minimum is rounded up to the unit's rounding, the gap to the
+    target up to the pack multiple; values kept by the dampening are kept
+    exactly.
+    """
+    if not old_min and not old_target:
+        old_min = old_target = None
+    low, high = dampen_order_point(
+        old_min, old_target, new_min, new_target,
+        threshold=threshold, max_change=max_change)
+    if old_min is not None and low == old_min and high == old_target:
+        return old_min, old_target
+    low = _ceil_to(low, rounding)
+    gap = max(high - low, 0.0)
+    if gap > 0:
+        gap = _ceil_to(gap, max(pack or 0, rounding or 0) or 1.0)
+    high = _ceil_to(low + gap, rounding)
+    digits = max(0, -int(math.floor(math.log10(rounding)))) if rounding else 6
+    return round(low, digits), round(high, digits)
+
+
+class Move(metaclass=PoolMeta):
+    __name__ = 'stock.move'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The tuning reads the done moves of a batch of products over the
+        # history: without it every batch scans all the moves.
+        cls._sql_indexes.add(
+            Index(t,
+                (t.product, Index.Range()),
+                (t.effective_date, Index.Range()),
+                where=t.state == 'done'))
+
+
+class Run(ModelSQL, ModelView):
+    "Order Point Tuning Run"
+    __name__ = 'perpetual_inventory.tuning.run'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    date = fields.Date("Date", required=True, readonly=True)
+    origin = fields.Selection([
+            ('cron', "Scheduled"),
+            ('manual', "Manual"),
+            ], "Origin", readonly=True)
+    state = fields.Selection([
+            ('running', "Running"),
+            ('done', "Done"),
+            ], "State", required=True, readonly=True, sort=False)
+    batches_total = fields.Integer("Batches", readonly=True)
+    batches_done = fields.Integer("Batches Done", readonly=True)
+    points_total = fields.Integer("Order Points", readonly=True)
+    points_tuned = fields.Integer("Tuned", readonly=True)
+    points_changed = fields.Integer("Changed", readonly=True)
+    points_failed = fields.Integer("Failed", readonly=True)
+    points_proposed = fields.Integer("Proposed", readonly=True)
+    progress = fields.Function(
+        fields.Float("Progress", digits=(1, 4)), 'get_progress')
+    sql_time = fields.Float("SQL Time", digits=(16, 3), readonly=True,
+        help="Seconds spent gathering the history.")
+    math_time = fields.Float("Math Time", digits=(16, 3), readonly=True,
+        help="Seconds spent computing the order points.")
+    finished_at = fields.Timestamp("Finished at", readonly=True)
+    logs = fields.One2Many(
+        'perpetual_inventory.tuning.log', 'run', "Logs", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_state(cls):
+        return 'running'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    def get_progress(self, name):
+        if not self.batches_total:
+            return 1.0
+        return (self.batches_done or 0) / self.batches_total
+
+    def get_rec_name(self, name):
+        return '%s #%s' % (self.date, self.id)
+
+    @classmethod
+    def launch(cls, points=None, origin='manual', propose=False):
+        """Classify, split in batches and queue the tuning of the points.
+
+        Without points, every purchase order point of the company is tuned
+        (and new ones are proposed when ``propose`` is set).  Return the run.
+        """
+        pool = Pool()
+        OrderPoint = pool.get('stock.order_point')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        Date = pool.get('ir.date')
+        config = Configuration(1)
+        company_id = Transaction().context.get('company')
+        if not company_id:
+            raise TuningError(gettext(
+                    'perpetual_inventory.msg_tuning_no_company'))
+        today = Date.today()
+
+        proposed = []
+        if points is None:
+            if propose:
+                proposed = cls.propose_order_points(company_id, today)
+            points = OrderPoint.search([
+                    ('type', '=', 'purchase'),
+                    ('company', '=', company_id),
+                    ('auto_tune', '=', True),
+                    ])
+        else:
+            others = [p for p in points if p.type != 'purchase'
+                or p.company.id != company_id]
+            if others:
+                raise TuningError(gettext(
+                        'perpetual_inventory.msg_tuning_not_purchase',
+                        order_point=others[0].rec_name))
+        warehouses = {p.location.id for p in points}
+        cls.classify(warehouses, company_id, today)
+
+        point_ids = sorted(p.id for p in points)
+        batches = [list(b) for b in grouped_slice(
+                point_ids, count=config.batch_size)]
+        run = cls(
+            company=company_id, date=today, origin=origin,
+            state='running' if batches else 'done',
+            batches_total=len(batches), batches_done=0,
+            points_total=len(point_ids), points_tuned=0, points_changed=0,
+            points_failed=0, points_proposed=len(proposed),
+            sql_time=0, math_time=0)
+        if not batches:
+            run.finished_at = dt.datetime.now()
+        run.save()
+        for batch in batches:
+            OrderPoint.__queue__.tune_batch(batch, run.id)
+        return run
+
+    @classmethod
+    def classify(cls, warehouse_ids, company_id, today):
+        "Store the ABC class of every order point of the warehouses"
+        pool = Pool()
+        OrderPoint = pool.get('stock.order_point')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        config = Configuration(1)
+        point = OrderPoint.__table__()
+        cursor = Transaction().connection.cursor()
+        start = today - dt.timedelta(days=365)
+        end = today - dt.timedelta(days=1)
+        for warehouse_id in warehouse_ids:
+            values = history_.consumption_values(
+                warehouse_id, start, end, company_id)
+            cursor.execute(*point.select(
+                    point.id, point.product, point.abc_class,
+                    where=(point.location == warehouse_id)
+                    & (point.company == company_id)
+                    & (point.type == 'purchase')))
+            products = defaultdict(list)
+            current = {}
+            for point_id, product_id, abc in cursor:
+                products[product_id].append(point_id)
+                current[point_id] = abc
+            classes = abc_classify(
+                {p: values.get(p, 0.0) for p in products},
+                config.abc_thresholds())
+            by_class = defaultdict(list)
+            for product_id, abc in classes.items():
+                by_class[abc].extend(
+                    i for i in products[product_id] if current[i] != abc)
+            to_write = []
+            for abc, ids in by_class.items():
+                if ids:
+                    to_write.extend((OrderPoint.browse(ids),
+                            {'abc_class': abc}))
+            if to_write:
+                OrderPoint.write(*to_write)
+
+    @classmethod
+    def propose_order_points(cls, company_id, today):
+        """Create an order point for the goods sold for long enough from a
+        warehouse that has none; return them."""
+        pool = Pool()
+        OrderPoint = pool.get('stock.order_point')
+        Location = pool.get('stock.location')
+        Product = pool.get('product.product')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        config = Configuration(1)
+        limit = today - dt.timedelta(days=config.propose_min_days)
+        to_create = []
+        for warehouse in Location.search([('type', '=', 'warehouse')]):
+            first = history_.first_sales(warehouse.id, company_id)
+            candidates = {p for p, d in first.items() if d and d <= limit}
+            if not candidates:
+                continue
+            existing = {p.product.id for p in OrderPoint.search([
+                        ('location', '=', warehouse.id),
+                        ('company', '=', company_id),
+                        ('product', 'in', list(candidates)),
+                        ])}
+            products = Product.search([
+                    ('id', 'in', list(candidates - existing)),
+                    ('type', '=', 'goods'),
+                    ('consumable', '=', False),
+                    ('purchasable', '=', True),
+                    ])
+            for product in products:
+                to_create.append({
+                        'product': product.id,
+                        'location': warehouse.id,
+                        'company': company_id,
+                        'type': 'purchase',
+                        'min_quantity': 0,
+                        'target_quantity': 0,
+                        })
+        return OrderPoint.create(to_create)
+
+    @classmethod
+    def record_batch(cls, run_id, tuned, changed, failed, sql_time,
+            math_time):
+        "Add the figures of a finished batch to the run"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        done = table.batches_done + 1
+        cursor.execute(*table.update(
+                [table.batches_done, table.points_tuned,
+                    table.points_changed, table.points_failed,
+                    table.sql_time, table.math_time, table.state,
+                    table.finished_at],
+                [done, table.points_tuned + tuned,
+                    table.points_changed + changed,
+                    table.points_failed + failed,
+                    table.sql_time + sql_time,
+                    table.math_time + math_time,
+                    Case((done >= table.batches_total, 'done'),
+                        else_=table.state),
+                    Case((done >= table.batches_total,
+                            Literal(dt.datetime.now())),
+                        else_=table.finished_at)],
+                where=table.id == run_id))
+        # the update bypasses the ORM: drop the run from the record caches
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                cache[cls.__name__].pop(run_id, None)
+
+
+class Log(ModelSQL, ModelView):
+    "Order Point Tuning Log"
+    __name__ = 'perpetual_inventory.tuning.log'
+
+    run = fields.Many2One(
+        'perpetual_inventory.tuning.run', "Run", required=True,
+        ondelete='CASCADE', readonly=True)
+    order_point = fields.Many2One(
+        'stock.order_point', "Order Point", required=True,
+        ondelete='CASCADE', readonly=True)
+    product = fields.Many2One(
+        'product.product', "Product", required=True, readonly=True,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    warehouse = fields.Many2One(
+        'stock.location', "Warehouse", required=True, readonly=True)
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    date = fields.Date("Date", required=True, readonly=True)
+    state = fields.Selection([
+            ('changed', "Changed"),
+            ('kept', "Kept"),
+            ('failed', "Failed"),
+            ], "State", required=True, readonly=True)
+    old_min_quantity = fields.Float("Old Minimal", readonly=True)
+    old_target_quantity = fields.Float("Old Target", readonly=True)
+    computed_min_quantity = fields.Float(
+        "Computed Minimal", readonly=True,
+        help="The reorder point before dampening and rounding.")
+    computed_target_quantity = fields.Float(
+        "Computed Target", readonly=True,
+        help="The order-up-to level before dampening and rounding.")
+    min_quantity = fields.Float("Minimal", readonly=True)
+    target_quantity = fields.Float("Target", readonly=True)
+    abc_class = fields.Selection(ABC_CLASSES, "ABC Class", readonly=True)
+    fill_rate = fields.Float("Fill Rate Target", readonly=True,
+        digits=(16, 4))
+    expected_fill_rate = fields.Float("Expected Fill Rate", readonly=True,
+        digits=(16, 4))
+    model = fields.Char("Demand Model", readonly=True)
+    model_error = fields.Float("Model Error", readonly=True, digits=(16, 4),
+        help="Relative out-of-sample error of the demand model.")
+    demand_class = fields.Char("Demand Class", readonly=True)
+    history_days = fields.Integer("History Days", readonly=True)
+    censored_days = fields.Integer("Stockout Days", readonly=True)
+    mean_daily_demand = fields.Float(
+        "Forecast Daily Demand", readonly=True, digits=(16, 4))
+    lead_time_mean = fields.Float("Lead Time", readonly=True, digits=(16, 2))
+    lead_time_std = fields.Float(
+        "Lead Time Deviation", readonly=True, digits=(16, 2))
+    lead_time_source = fields.Char("Lead Time Source", readonly=True)
+    lead_time_observations = fields.Integer("Receipts", readonly=True)
+    safety_stock = fields.Float("Safety Stock", readonly=True, digits=(16, 2))
+    lead_time_demand = fields.Float(
+        "Lead Time Demand", readonly=True, digits=(16, 2))
+    eoq = fields.Float("EOQ", readonly=True, digits=(16, 2))
+    order_quantity = fields.Float(
+        "Order Quantity", readonly=True, digits=(16, 2))
+    unit_cost = fields.Float("Unit Cost", readonly=True, digits=(16, 4))
+    pack_multiple = fields.Float("Pack", readonly=True)
+    minimum_order_quantity = fields.Float("MOQ", readonly=True)
+    on_hand = fields.Float("On Hand", readonly=True)
+    explanation = fields.Text("Explanation", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('id', 'DESC')]
+
+    def get_rec_name(self, name):
+        return '%s @ %s' % (self.order_point.rec_name, self.date)
+
+
+def refresh_statistics(points):
+    """Store the statistics of the order points whose levels are kept.
+
+    ``points`` are ``(id, values)`` with the read-only statistics only:
+    an UPDATE each instead of an ORM write, whose validation of every
+    field of the order point costs more than the tuning itself.
+    """
+    pool = Pool()
+    OrderPoint = pool.get('stock.order_point')
+    table = OrderPoint.__table__()
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    now = dt.datetime.now()
+    for point_id, values in points:
+        names = sorted(values)
+        cursor.execute(*table.update(
+                [getattr(table, n) for n in names]
+                + [table.write_uid, table.write_date],
+                [values[n] for n in names] + [transaction.user, now],
+                where=table.id == point_id))
+    transaction.counter += 1
+    for cache in transaction.cache.values():
+        if OrderPoint.__name__ in cache:
+            for point_id, _ in points:
+                cache[OrderPoint.__name__].pop(point_id, None)
+
+
+def tune(points, run_id=None):
+    """Tune the order points (one batch) and return the counts.
+
+    Returns ``(tuned, changed, failed, sql_time, math_time)``.
+    """
+    pool = Pool()
+    OrderPoint = pool.get('stock.order_point')
+    Log = pool.get('perpetual_inventory.tuning.log')
+    Configuration = pool.get('perpetual_inventory.configuration')
+    Date = pool.get('ir.date')
+    config = Configuration(1)
+    today = Date.today()
+    start = today - dt.timedelta(days=config.history_days)
+    end = today - dt.timedelta(days=1)
+    class_rates = config.class_fill_rates()
+
+    groups = defaultdict(list)
+    for point in points:
+        groups[(point.location.id, point.company.id)].append(point)
+
+    sql_time = math_time = 0.0
+    to_write, to_refresh, logs = [], [], []
+    changed = failed = 0
+    for (warehouse_id, company_id), group in groups.items():
+        clock = time.perf_counter()
+        histories = history_.gather(
+            warehouse_id, [p.product.id for p in group], start, end,
+            company_id)
+        sql_time += time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        items = []
+        for point in group:
+            history = histories[point.product.id]
+            quoted = history.quoted_lead_time
+            if quoted is None:
+                quoted = float(config.default_lead_time)
+            fill_rate = point.fill_rate or class_rates.get(
+                point.abc_class or 'C')
+            items.append((history, fill_rate, {
+                        'quoted_lead_time': quoted,
+                        'review_period': config.review_period,
+                        'ordering_cost': config.ordering_cost,
+                        'holding_rate': config.holding_rate,
+                        }))
+        results = compute_order_points(items, today)
+        math_time += time.perf_counter() - clock
+
+        for point, (history, fill_rate, _), result in zip(
+                group, items, results):
+            log = {
+                'run': run_id,
+                'order_point': point.id,
+                'product': point.product.id,
+                'warehouse': warehouse_id,
+                'company': company_id,
+                'date': today,
+                'old_min_quantity': point.min_quantity,
+                'old_target_quantity': point.target_quantity,
+                'abc_class': point.abc_class,
+                'fill_rate': fill_rate,
+                'unit_cost': history.unit_cost,
+                'pack_multiple': history.pack_multiple,
+                'minimum_order_quantity': history.minimum_order_quantity,
+                'on_hand': history.on_hand,
+                'history_days': len(history.sales),
+                }
+            if isinstance(result, Exception):
+                failed += 1
+                log.update({
+                        'state': 'failed',
+                        'min_quantity': point.min_quantity,
+                        'target_quantity': point.target_quantity,
+                        'explanation': str(result),
+                        })
+                logs.append(log)
+                continue
+            explanation = result.explanation
+            rounding = point.product.default_uom.rounding
+            new_min, new_target = apply_levels(
+                point.min_quantity, point.target_quantity,
+                result.reorder_point, result.order_up_to, rounding,
+                history.pack_multiple, config.dampen_threshold,
+                config.dampen_max_change)
+            is_changed = (new_min != point.min_quantity
+                or new_target != point.target_quantity)
+            values = {
+                'tuned_at': dt.datetime.now(),
+                'safety_stock': explanation.safety_stock,
+                'mean_daily_demand': explanation.mean_daily_demand,
+                }
+            round_digits(OrderPoint, values)
+            if is_changed:
+                changed += 1
+                values['min_quantity'] = new_min
+                values['target_quantity'] = new_target
+                to_write.extend(([point], values))
+            else:
+                to_refresh.append((point.id, values))
+
+            def finite(value):
+                return value if math.isfinite(value) else None
+            log.update({
+                    'state': 'changed' if is_changed else 'kept',
+                    'computed_min_quantity': result.reorder_point,
+                    'computed_target_quantity': result.order_up_to,
+                    'min_quantity': new_min,
+                    'target_quantity': new_target,
+                    'expected_fill_rate': explanation.expected_fill_rate,
+                    'model': explanation.model,
+                    'model_error': finite(explanation.model_error),
+                    'demand_class': explanation.demand_class,
+                    'history_days': explanation.history_days,
+                    'censored_days': explanation.censored_days,
+                    'mean_daily_demand': explanation.mean_daily_demand,
+                    'lead_time_mean': explanation.lead_time_mean,
+                    'lead_time_std': explanation.lead_time_std,
+                    'lead_time_source': explanation.lead_time_source,
+                    'lead_time_observations':
+                    explanation.lead_time_observations,
+                    'safety_stock': explanation.safety_stock,
+                    'lead_time_demand': explanation.lead_time_demand,
+                    'eoq': finite(explanation.eoq),
+                    'order_quantity': explanation.order_quantity,
+                    'explanation': explanation.text,
+                    })
+            logs.append(log)
+    for log in logs:
+        round_digits(Log, log)
+    if to_write:
+        OrderPoint.write(*to_write)
+    if to_refresh:
+        refresh_statistics(to_refresh)
+    if run_id is not None and logs:
+        Log.create(logs)
+    return len(points), changed, failed, sql_time, math_time

@@ -1,0 +1,504 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Order point tuning: the history gathered by SQL and a tuning run, on a
+tiny hand-made history whose figures are known."""
+import datetime as dt
+import unittest
+from decimal import Decimal
+
+from trytond.exceptions import UserError
+from trytond.modules.company.tests import create_company, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
+from trytond.transaction import Transaction
+
+from ..models.tuning import apply_levels
+
+
+def run_tasks():
+    "Run the queued tasks as trytond does after a commit without worker"
+    pool = Pool()
+    Queue = pool.get('ir.queue')
+    transaction = Transaction()
+    while transaction.tasks:
+        task = Queue(transaction.tasks.pop(0))
+        task.run()
+
+
+class History:
+    "A warehouse, two products and their done moves"
+
+    def __init__(self, today):
+        pool = Pool()
+        Location = pool.get('stock.location')
+        Template = pool.get('product.template')
+        Uom = pool.get('product.uom')
+        Party = pool.get('party.party')
+        ProductSupplier = pool.get('purchase.product_supplier')
+        Purchase = pool.get('purchase.purchase')
+        ModelData = pool.get('ir.model.data')
+
+        def ref(name):
+            return Location(ModelData.get_id('stock', name))
+        self.today = today
+        self.d0 = today - dt.timedelta(days=10)
+        self.warehouse = ref('location_warehouse')
+        self.storage = ref('location_storage')
+        self.output = ref('location_output')
+        self.customer = ref('location_customer')
+        self.supplier = ref('location_supplier')
+        self.lost = ref('location_lost_found')
+        self.production, = Location.create([{
+                    'name': "Workshop", 'type': 'production'}])
+        self.company = Pool().get('company.company')(
+            Transaction().context['company'])
+        unit, = Uom.search([('name', '=', 'Unit')])
+        self.unit = unit
+        templates = Template.create([{
+                    'name': name, 'type': 'goods', 'default_uom': unit.id,
+                    'purchasable': True, 'purchase_uom': unit.id,
+                    'list_price': Decimal(10),
+                    'products': [('create', [{}])],
+                    } for name in ["Hammer", "Saw"]])
+        self.hammer, self.saw = [t.products[0] for t in templates]
+        Product = pool.get('product.product')
+        Product.write([self.hammer], {'cost_price': Decimal('2.5')})
+        Product.write([self.saw], {'cost_price': Decimal('0.1')})
+        party, = Party.create([{'name': "Supplier"}])
+        ProductSupplier.create([{
+                    'template': self.hammer.template.id, 'party': party.id,
+                    'lead_time': dt.timedelta(days=5), 'sequence': 1,
+                    'quantity_rounding': 10, 'quantity_minimal': 20,
+                    }, {
+                    'template': self.hammer.template.id, 'party': party.id,
+                    'lead_time': dt.timedelta(days=30), 'sequence': 2,
+                    'quantity_rounding': 3, 'quantity_minimal': 3,
+                    }])
+        purchases = Purchase.create([{
+                    'party': party.id, 'company': self.company.id,
+                    'currency': self.company.currency.id,
+                    'purchase_date': date,
+                    'lines': [('create', [{
+                                    'product': self.hammer.id,
+                                    'quantity': quantity,
+                                    'unit': unit.id,
+                                    'unit_price': Decimal(2),
+                                    }])],
+                    } for date, quantity in [
+                    (self.day(-12), 10), (self.day(-3), 20)]])
+        self.lines = [p.lines[0] for p in purchases]
+
+    def day(self, offset):
+        return self.d0 + dt.timedelta(days=offset)
+
+    def moves(self, moves, state='done'):
+        "Create moves (product, day, from, to, quantity[, origin])"
+        pool = Pool()
+        Move = pool.get('stock.move')
+        table = Move.__table__()
+        cursor = Transaction().connection.cursor()
+        values = []
+        for move in moves:
+            product, _, from_, to, quantity, *origin = move
+            value = {
+                'product': product.id,
+                'unit': self.unit.id,
+                'quantity': quantity,
+                'from_location': from_.id,
+                'to_location': to.id,
+                'company': self.company.id,
+                'origin': str(origin[0]) if origin else None,
+                }
+            if Move(**value).on_change_with_unit_price_required():
+                value['unit_price'] = Decimal(2)
+                value['currency'] = self.company.currency.id
+            values.append(value)
+        records = Move.create(values)
+        for record, move in zip(records, moves):
+            cursor.execute(*table.update(
+                    [table.state, table.effective_date],
+                    [state, self.day(move[1])],
+                    where=table.id == record.id))
+        return records
+
+    def build(self):
+        "The hand-made history of docs/tuning.md"
+        h, s = self.hammer, self.saw
+        self.moves([
+                # received before the history: the opening stock (10)
+                (h, -5, self.supplier, self.storage, 10, self.lines[0]),
+                (h, 1, self.storage, self.customer, 4),
+                (h, 2, self.storage, self.customer, 6),   # ends at 0
+                (h, 4, self.supplier, self.storage, 20, self.lines[1]),
+                (h, 4, self.storage, self.production, 2),
+                (h, 5, self.storage, self.customer, 5),
+                (h, 5, self.customer, self.storage, 2),
+                (h, 6, self.customer, self.storage, 3),   # return only
+                (h, 7, self.storage, self.output, 5),     # internal
+                (h, 7, self.output, self.customer, 5),
+                (h, 8, self.storage, self.lost, 13),      # ends at 0
+                (s, 3, self.lost, self.storage, 50),
+                (s, 4, self.storage, self.customer, 1),
+                ])
+        # not done: ignored
+        self.moves([(h, 9, self.storage, self.customer, 99)],
+            state='draft')
+
+
+class TuningTestCase(unittest.TestCase):
+    "Test order point tuning"
+
+    @classmethod
+    def setUpClass(cls):
+        drop_db()
+        activate_module('perpetual_inventory')
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_db()
+
+    @with_transaction()
+    def test_gather(self):
+        "Test the daily demand, stockouts and receipts gathered by SQL"
+        from ..models.history import gather
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            start, end = history.day(0), history.day(9)
+
+            result = gather(history.warehouse.id,
+                [history.hammer.id, history.saw.id], start, end, company.id)
+
+            hammer = result[history.hammer.id]
+            self.assertEqual(hammer.first_day, start)
+            self.assertEqual(hammer.sales,
+                (0, 4, 6, 0, 2, 3, 0, 5, 0, 0))
+            self.assertEqual(hammer.stockout,
+                (False, False, True, True, False, False, False, False,
+                    True, True))
+            self.assertEqual(hammer.on_hand, 0)
+            self.assertEqual(hammer.last_outgoing, history.day(7))
+            self.assertEqual(hammer.first_outgoing, history.day(1))
+            self.assertEqual(hammer.received_orders, [
+                    (history.day(-12), history.day(-5)),
+                    (history.day(-3), history.day(4)),
+                    ])
+            self.assertEqual(hammer.quoted_lead_time, 5)
+            self.assertEqual(hammer.pack_multiple, 10)
+            self.assertEqual(hammer.minimum_order_quantity, 20)
+            self.assertEqual(hammer.unit_cost, 2.5)
+
+            saw = result[history.saw.id]
+            self.assertEqual(saw.first_day, history.day(3))
+            self.assertEqual(saw.sales, (0, 1, 0, 0, 0, 0, 0))
+            self.assertEqual(saw.stockout, (False,) * 7)
+            self.assertEqual(saw.on_hand, 49)
+            self.assertEqual(saw.received_orders, [])
+            self.assertIsNone(saw.quoted_lead_time)
+            self.assertEqual(saw.pack_multiple, 1)
+
+    @with_transaction()
+    def test_consumption_values(self):
+        "Test consumption value and ABC class"
+        from ..models.history import consumption_values
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            values = consumption_values(history.warehouse.id,
+                history.day(0), history.day(9), company.id)
+            # hammer: 4 + 6 + 2 + 5 + 5 - 2 - 3 = 17 units at 2.5
+            self.assertEqual(values, {
+                    history.hammer.id: 17 * 2.5,
+                    history.saw.id: 1 * 0.1,
+                    })
+            points = OrderPoint.create([{
+                        'product': p.id, 'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 1,
+                        'target_quantity': 2,
+                        } for p in [history.hammer, history.saw]])
+            Run.classify([history.warehouse.id], company.id,
+                history.today)
+            self.assertEqual(
+                [p.abc_class for p in OrderPoint.browse(points)],
+                ['A', 'C'])
+
+    @with_transaction()
+    def test_tune_run(self):
+        "Test a tuning run writes the order points and logs the change"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        Log = pool.get('perpetual_inventory.tuning.log')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            config = Configuration(1)
+            config.batch_size = 1
+            config.save()
+            points = OrderPoint.create([{
+                        'product': p.id, 'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 0,
+                        'target_quantity': 0,
+                        } for p in [history.hammer, history.saw]])
+
+            run = Run.launch(points)
+            self.assertEqual(run.batches_total, 2)
+            self.assertEqual(run.batches_done, 0)
+            self.assertEqual(run.state, 'running')
+            run_tasks()
+
+            run = Run(run.id)
+            self.assertEqual(run.state, 'done')
+            self.assertEqual(run.batches_done, 2)
+            self.assertEqual(run.points_tuned, 2)
+            self.assertEqual(run.points_failed, 0)
+            self.assertEqual(run.progress, 1)
+            hammer = OrderPoint(points[0].id)
+            self.assertEqual(hammer.abc_class, 'A')
+            self.assertTrue(0 < hammer.min_quantity < hammer.target_quantity)
+            # the order quantity is a multiple of the pack, at least the MOQ
+            gap = hammer.target_quantity - hammer.min_quantity
+            self.assertEqual(gap % 10, 0)
+            self.assertGreaterEqual(gap, 20)
+            log, = Log.search([('order_point', '=', hammer.id)])
+            self.assertEqual(log.run, run)
+            self.assertEqual(log.state, 'changed')
+            self.assertEqual(
+                (log.old_min_quantity, log.old_target_quantity), (0, 0))
+            self.assertEqual(
+                (log.min_quantity, log.target_quantity),
+                (hammer.min_quantity, hammer.target_quantity))
+            self.assertEqual(log.censored_days, 4)
+            # from the first receipt (5 days before day 0) to yesterday
+            self.assertEqual(log.history_days, 15)
+            self.assertEqual(log.lead_time_observations, 2)
+            self.assertEqual(log.lead_time_source, 'blend')
+            self.assertEqual(log.fill_rate, 0.98)
+            self.assertIn('Reorder point', log.explanation)
+            self.assertEqual(hammer.tuning_explanation, log.explanation)
+
+            # A second run changes nothing: same history, same result; only
+            # the statistics are refreshed
+            tuned_at = hammer.tuned_at
+            run = Run.launch(points)
+            run_tasks()
+            self.assertEqual(Run(run.id).points_changed, 0)
+            self.assertGreater(OrderPoint(hammer.id).tuned_at, tuned_at)
+            self.assertEqual(
+                OrderPoint(hammer.id).safety_stock, hammer.safety_stock)
+            self.assertEqual(
+                {l.state for l in Log.search([('run', '=', run.id)])},
+                {'kept'})
+            self.assertEqual(
+                Log.search([('run', '=', run.id)], count=True), 2)
+            self.assertEqual(
+                (OrderPoint(hammer.id).min_quantity,
+                    OrderPoint(hammer.id).target_quantity),
+                (hammer.min_quantity, hammer.target_quantity))
+
+    @with_transaction()
+    def test_propose(self):
+        "Test an order point is proposed once a product sold long enough"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            config = Configuration(1)
+            config.propose_min_days = 9
+            config.save()
+            # hammer sold first 9 days ago, saw 6 days ago
+            run = Run.launch(origin='cron', propose=True)
+            self.assertEqual(run.points_proposed, 1)
+            point, = OrderPoint.search([])
+            self.assertEqual(point.product, history.hammer)
+            self.assertEqual(point.location, history.warehouse)
+            run_tasks()
+            point = OrderPoint(point.id)
+            self.assertGreater(point.target_quantity, 0)
+
+            run = Run.launch(origin='cron', propose=True)
+            self.assertEqual(run.points_proposed, 0)
+
+    @with_transaction()
+    def test_configuration_check(self):
+        "Test the ABC shares must sum to 1"
+        pool = Pool()
+        Configuration = pool.get('perpetual_inventory.configuration')
+        config = Configuration(1)
+        self.assertEqual(config.abc_thresholds(), (0.80, 0.15, 0.05))
+        config.abc_a_share = 0.9
+        with self.assertRaises(UserError):
+            config.save()
+
+    @with_transaction()
+    def test_tune_internal_refused(self):
+        "Test an internal order point cannot be tuned"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            point, = OrderPoint.create([{
+                        'product': history.hammer.id,
+                        'location': history.storage.id,
+                        'provisioning_location': history.output.id,
+                        'type': 'internal', 'min_quantity': 1,
+                        'target_quantity': 2,
+                        }])
+            with self.assertRaises(UserError):
+                Run.launch([point])
+
+    def test_apply_levels(self):
+        "Test dampening then rounding of the levels"
+        # no old value: taken as computed, min rounded up, gap to the pack
+        self.assertEqual(
+            apply_levels(0, 0, 4.2, 24.2, 1, 10, 0.05, 0.5), (5, 25))
+        # below the threshold: kept exactly
+        self.assertEqual(
+            apply_levels(10, 30, 10.3, 30.5, 1, 10, 0.05, 0.5), (10, 30))
+        # capped at +50 %
+        self.assertEqual(
+            apply_levels(10, 30, 40, 100, 1, 10, 0.05, 0.5), (15, 45))
+        # capped at -50 %
+        self.assertEqual(
+            apply_levels(10, 30, 0, 0, 1, 1, 0.05, 0.5), (5, 15))
+
+    @with_transaction()
+    def test_alerts(self):
+        "Test the below safety stock, overstock and obsolete alerts"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        Alert = pool.get('perpetual_inventory.order_point.alert')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            config = Configuration(1)
+            config.obsolete_days = 5
+            config.overstock_margin = 0.5
+            config.save()
+            hammer, saw = OrderPoint.create([{
+                        'product': history.hammer.id,
+                        'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 0,
+                        'target_quantity': 0,
+                        }, {
+                        'product': history.saw.id,
+                        'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 10,
+                        'target_quantity': 32,
+                        'auto_tune': False,
+                        }])
+            Run.launch([hammer])
+            run_tasks()
+            self.assertGreater(OrderPoint(hammer.id).min_quantity, 0)
+
+            alerts = {a.order_point: a for a in Alert.search([])}
+            # hammer: nothing on hand, a safety stock
+            self.assertEqual(alerts[hammer].on_hand, 0)
+            self.assertTrue(alerts[hammer].below_safety_stock)
+            self.assertFalse(alerts[hammer].overstock)
+            self.assertFalse(alerts[hammer].obsolete)
+            self.assertEqual(alerts[hammer].last_outgoing, history.day(7))
+            # saw: 49 > 32 * 1.5 and its last sale is 6 days old
+            self.assertEqual(alerts[saw].on_hand, 49)
+            self.assertTrue(alerts[saw].overstock)
+            self.assertTrue(alerts[saw].obsolete)
+            self.assertFalse(alerts[saw].below_safety_stock)
+            self.assertEqual(alerts[saw].value, 4.9)
+            self.assertEqual(alerts[saw].last_outgoing, history.day(4))
+            self.assertEqual(
+                Alert.search([('obsolete', '=', True)]), [alerts[saw]])
+
+            config.obsolete_days = 6
+            config.overstock_margin = 0.6
+            config.save()
+            self.assertEqual(Alert.search([('id', '=', saw.id)]), [])
+
+    @with_transaction()
+    def test_demand_graph(self):
+        "Test the daily demand of an order point for its graph"
+        pool = Pool()
+        OrderPoint = pool.get('stock.order_point')
+        Demand = pool.get('perpetual_inventory.order_point.demand')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            point, = OrderPoint.create([{
+                        'product': history.hammer.id,
+                        'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 4,
+                        'target_quantity': 9,
+                        }])
+            rows = Demand.search([('order_point', '=', point.id)])
+            self.assertEqual(
+                [(r.date, r.quantity) for r in rows],
+                [(history.day(d), q) for d, q in [
+                            (1, 4), (2, 6), (4, 2), (5, 3), (6, -3),
+                            (7, 5)]])
+            self.assertEqual(
+                {(r.min_quantity, r.target_quantity) for r in rows},
+                {(4, 9)})
+            self.assertEqual(len({r.id for r in rows}), 6)
+
+    @with_transaction()
+    def test_queue_with_worker(self):
+        "Test the batches wait in the queue for a worker when one is set"
+        import trytond.config as config
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        Queue = pool.get('ir.queue')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            configuration = Configuration(1)
+            configuration.batch_size = 1
+            configuration.save()
+            points = OrderPoint.create([{
+                        'product': p.id, 'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 0,
+                        'target_quantity': 0,
+                        } for p in [history.hammer, history.saw]])
+            worker = config.get('queue', 'worker', default='False')
+            config.set('queue', 'worker', 'True')
+            try:
+                run = Run.launch(points)
+            finally:
+                config.set('queue', 'worker', worker)
+            self.assertFalse(config.getboolean('queue', 'worker'))
+            self.assertEqual(Transaction().tasks, [])
+            tasks = [t for t in Queue.search([])
+                if t.data['method'] == 'tune_batch']
+            self.assertEqual(len(tasks), 2)
+            self.assertEqual(
+                sorted(list(t.data['instances']) for t in tasks),
+                [[points[0].id], [points[1].id]])
+            self.assertEqual(Run(run.id).state, 'running')
+
+            # what trytond-worker does with each task
+            for task in tasks:
+                task.run()
+            run = Run(run.id)
+            self.assertEqual((run.state, run.batches_done), ('done', 2))
