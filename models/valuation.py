@@ -10,9 +10,10 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from sql import Null
-from sql.aggregate import Min, Sum
+from sql import Literal, Null, Union
+from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Coalesce
+from sql.functions import Abs
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
@@ -125,6 +126,41 @@ def layers_by_entry(company_id, date):
         group_by=[layer.account_move, layer.account])
 
 
+def differences_union(company_id, date, account_ids):
+    """Return the journal lines on inventory accounts and the layers as one
+    union of (entry, account, amount, value, move) rows: grouped by entry
+    and account, the groups whose amount and value differ are the
+    differences"""
+    pool = Pool()
+    Move = pool.get('account.move')
+    Line = pool.get('account.move.line')
+    Layer = pool.get('stock.valuation.layer')
+    move = Move.__table__()
+    line = Line.__table__()
+    layer = Layer.__table__()
+    zero = Literal(0)
+    lines = line.join(move, condition=line.move == move.id).select(
+        line.move.as_('entry'),
+        line.account.as_('account'),
+        (Coalesce(line.debit, 0) - Coalesce(line.credit, 0)).as_('amount'),
+        zero.as_('value'),
+        zero.as_('move'),
+        Literal(1).as_('ledger_rows'),
+        zero.as_('layer_rows'),
+        where=(move.company == company_id) & (move.date <= date)
+        & line.account.in_(account_ids or [-1]))
+    layers = layer.select(
+        layer.account_move.as_('entry'),
+        layer.account.as_('account'),
+        zero.as_('amount'),
+        layer.value.as_('value'),
+        Coalesce(layer.move, 0).as_('move'),
+        zero.as_('ledger_rows'),
+        Literal(1).as_('layer_rows'),
+        where=(layer.company == company_id) & (layer.date <= date))
+    return Union(lines, layers, all_=True)
+
+
 def inventory_accounts(company_id):
     "Return the ids of the inventory accounts: used by layers or of stock type"
     pool = Pool()
@@ -146,6 +182,10 @@ def inventory_accounts(company_id):
 def reconcile(company_id, date):
     """Compare the valuation with the inventory accounts at the date.
 
+    Totals are two sums per account; the differences come from one full
+    join of the ledger and the layers per journal entry and account, so
+    that only the rows that differ reach Python.
+
     Returns:
         (totals, differences): totals per account as dicts with account,
         valuation, ledger, difference; differences as dicts with the kind,
@@ -156,45 +196,52 @@ def reconcile(company_id, date):
     cursor = Transaction().connection.cursor()
     currency = Company(company_id).currency
     accounts = inventory_accounts(company_id)
+    ledger = ledger_by_entry(company_id, date, accounts)
+    layers = layers_by_entry(company_id, date)
 
-    ledger = {}
-    cursor.execute(*ledger_by_entry(company_id, date, accounts))
-    for entry, account, amount in cursor:
-        ledger[(entry, account)] = Decimal(str(amount or 0))
-    layers = {}
-    moves = {}
-    cursor.execute(*layers_by_entry(company_id, date))
-    for entry, account, value, move in cursor:
-        layers[(entry, account)] = Decimal(str(value or 0))
-        moves[(entry, account)] = move
+    def decimal(value):
+        return currency.round(Decimal(str(value or 0)))
 
     totals = {}
+    for query, key in [
+            (ledger.select(ledger.account, Sum(ledger.amount),
+                    group_by=[ledger.account]), 'ledger'),
+            (layers.select(layers.account, Sum(layers.value),
+                    group_by=[layers.account]), 'valuation')]:
+        cursor.execute(*query)
+        for account, amount in cursor:
+            total = totals.setdefault(account, {
+                    'account': account, 'valuation': Decimal(0),
+                    'ledger': Decimal(0)})
+            total[key] += decimal(amount)
+    for total in totals.values():
+        total['difference'] = total['ledger'] - total['valuation']
+
+    union = differences_union(company_id, date, accounts)
+    cursor.execute(*union.select(
+            union.entry, union.account,
+            Sum(union.amount), Sum(union.value), Max(union.move),
+            Sum(union.ledger_rows), Sum(union.layer_rows),
+            group_by=[union.entry, union.account],
+            # Half a cent: robust to SQLite summing decimals as floats.
+            having=Abs(Sum(union.amount) - Sum(union.value))
+            >= 0.005))
     differences = []
-    for key in sorted(set(ledger) | set(layers),
-            key=lambda k: (k[1] or 0, k[0] or 0)):
-        entry, account = key
-        amount = currency.round(ledger.get(key, Decimal(0)))
-        value = currency.round(layers.get(key, Decimal(0)))
-        total = totals.setdefault(account, {
-                'account': account, 'valuation': Decimal(0),
-                'ledger': Decimal(0)})
-        total['valuation'] += value
-        total['ledger'] += amount
-        if amount == value:
-            continue
+    for (entry, account, amount, value, move, ledger_rows,
+            layer_rows) in cursor:
         if entry is None:
             kind = 'move_without_entry'
-        elif key not in layers:
+        elif not layer_rows:
             kind = 'entry_without_layer'
         else:
             kind = 'amount_differs'
+        amount, value = decimal(amount), decimal(value)
         differences.append({
-                'kind': kind, 'entry': entry, 'move': moves.get(key),
+                'kind': kind, 'entry': entry, 'move': move or None,
                 'account': account, 'valuation': value, 'ledger': amount,
                 'difference': amount - value,
                 })
-    for total in totals.values():
-        total['difference'] = total['ledger'] - total['valuation']
+    differences.sort(key=lambda d: (d['account'] or 0, d['entry'] or 0))
     return [totals[a] for a in sorted(totals, key=lambda a: a or 0)], (
         differences)
 
