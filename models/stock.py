@@ -45,6 +45,9 @@ class Move(metaclass=PoolMeta):
 
     valuation_layers = fields.One2Many(
         'stock.valuation.layer', 'move', "Valuation Layers", readonly=True)
+    valuation_consumptions = fields.One2Many(
+        'stock.valuation.consumption', 'outgoing', "Cost Consumptions",
+        readonly=True)
 
     def _get_account_stock_move_lines(self, type_):
         pool = Pool()
@@ -102,6 +105,40 @@ class Move(metaclass=PoolMeta):
                     self.product_cost_price = cost_price
             to_save.extend(moves)
         return cost_price, to_save
+
+    def _update_fifo_out_product_cost_price(self):
+        pool = Pool()
+        Consumption = pool.get('stock.valuation.consumption')
+        Uom = pool.get('product.uom')
+        cost_price, average_cost_price, to_save = (
+            super()._update_fifo_out_product_cost_price())
+        # The audit trail: which receipt each unit leaving came from, at
+        # what cost (the quantity each incoming move gained as consumed).
+        table = self.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [m.id for m in to_save]
+        before = {}
+        if ids:
+            cursor.execute(*table.select(
+                    table.id, table.fifo_quantity,
+                    where=table.id.in_(ids)))
+            before = dict(cursor)
+        consumptions = []
+        for move in to_save:
+            quantity = (move.fifo_quantity or 0) - (before.get(move.id) or 0)
+            quantity = Uom.compute_qty(
+                move.unit, quantity, self.product.default_uom, round=False)
+            if quantity <= 0:
+                continue
+            unit_cost = move.get_cost_price()
+            consumptions.append(Consumption(
+                    company=self.company, product=self.product,
+                    outgoing=self, incoming=move, quantity=quantity,
+                    unit_cost=unit_cost,
+                    value=self.company.currency.round(
+                        Decimal(str(quantity)) * unit_cost)))
+        Consumption.save(consumptions)
+        return cost_price, average_cost_price, to_save
 
     def _inventory_account(self, location):
         "Return the inventory account of the goods at the storage location"
@@ -351,6 +388,7 @@ class Move(metaclass=PoolMeta):
     def copy(cls, moves, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('valuation_layers', None)
+        default.setdefault('valuation_consumptions', None)
         return super().copy(moves, default=default)
 
 
@@ -678,3 +716,37 @@ class ValuationLayer(ModelSQL, ModelView):
             where=(layer.company == company_id) & (layer.date <= date),
             group_by=columns)
 
+
+
+class Consumption(ModelSQL, ModelView):
+    "Stock Valuation Consumption"
+    __name__ = 'stock.valuation.consumption'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    product = fields.Many2One(
+        'product.product', "Product", required=True, readonly=True,
+        ondelete='RESTRICT', context={
+            'company': Eval('company', -1),
+            }, depends={'company'})
+    outgoing = fields.Many2One(
+        'stock.move', "Outgoing Move", required=True, readonly=True,
+        ondelete='CASCADE', help="The move whose cost this part makes.")
+    incoming = fields.Many2One(
+        'stock.move', "Incoming Move", required=True, readonly=True,
+        ondelete='RESTRICT', help="The receipt the goods came from.")
+    quantity = fields.Float("Quantity", required=True, readonly=True)
+    unit_cost = fields.Numeric(
+        "Unit Cost", digits=(16, 4), required=True, readonly=True)
+    value = fields.Numeric(
+        "Value", digits=(16, 2), required=True, readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('id', 'DESC'))
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.outgoing, Index.Equality())),
+                Index(t, (t.incoming, Index.Equality())),
+                })
