@@ -353,7 +353,14 @@ def run_seed(args):
     orders = np.zeros((p_count, n))
     calls = 0
     call_time = 0.0
+    # common random numbers: the k-th order of an item has the same lead
+    # time under every policy, so a change of one policy does not reshuffle
+    # the lead times of the others (less noise in the ratios)
     lt_rng = np.random.default_rng(seed + 2000)
+    lt_draws = np.stack([np.minimum(max_lt - 1, sample_lead_time(
+                    lt_rng, it['lt_mean'], it['lt_cv'], 4 * SIM_DAYS))
+            for it in items]).astype(int)
+    order_count = np.zeros((p_count, n), int)
     oracle_rng = np.random.default_rng(seed + 3000)
     old = [None] * n
     for day in range(total_days):
@@ -406,8 +413,8 @@ def run_seed(args):
                 * pack[None, :], moq[None, :])
             qty = np.where(qty <= 0, pack[None, :], qty)
             for pol, i in zip(*np.nonzero(trigger)):
-                lt = min(max_lt - 1, int(sample_lead_time(
-                        lt_rng, items[i]['lt_mean'], items[i]['lt_cv'])))
+                lt = int(lt_draws[i, order_count[pol, i]])
+                order_count[pol, i] += 1
                 arrivals[pol, i, day + lt] += qty[pol, i]
                 on_order[pol, i] += qty[pol, i]
                 if day >= measure_from:

@@ -475,7 +475,7 @@ class DemandForecast:
     _model: _ModelPath = None
     _u: np.ndarray = None
 
-    def window_errors(self, lengths, max_origins=160):
+    def window_errors(self, lengths, max_origins=160, with_origins=False):
         """Empirical errors of the forecast of window sums.
 
         For each window length ``P`` and each past origin ``t`` whose window
@@ -496,12 +496,16 @@ class DemandForecast:
         n = self.n
         if self._model is None or n == 0:
             empty = np.zeros((0, lengths.size))
+            if with_origins:
+                return empty, empty, empty.astype(bool), np.zeros(0, int)
             return empty, empty, empty.astype(bool)
         lo = min(MIN_ORIGIN, max(7, n // 3))
         lo = max(lo, n - 365 - int(lengths.max()))
         hi = n - int(lengths.min())
         if hi < lo:
             empty = np.zeros((0, lengths.size))
+            if with_origins:
+                return empty, empty, empty.astype(bool), np.zeros(0, int)
             return empty, empty, empty.astype(bool)
         step = max(1, (hi - lo + 1 + max_origins - 1) // max_origins)
         origins = np.arange(hi, lo - 1, -step)[::-1]
@@ -520,6 +524,8 @@ class DemandForecast:
         cy = _cum0(y_imp)
         actual = cy[ends] - cy[origins[:, None]]
         fc = self._window_forecasts(windows, origins, lengths_eff)
+        if with_origins:
+            return fc, actual - fc, valid, origins
         return fc, actual - fc, valid
 
     @staticmethod

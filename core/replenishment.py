@@ -60,6 +60,8 @@ LEAD_TIME_POINTS = 7
 MAX_LEAD_TIME_OBSERVATIONS = 40
 # Minimum number of historical windows for the empirical distribution.
 MIN_WINDOWS = 30
+# Half-life (days) of the weight of past forecast errors.
+ERROR_HALF_LIFE = 120.0
 # Forecast days used for the annual demand rate of the EOQ.
 EOQ_RATE_DAYS = 91
 # Order quantities never exceed this many days of forecast demand.
@@ -732,7 +734,7 @@ def _protection_samples(forecast, lt_points, review_period):
     future = forecast.future_sum(periods)
     k = lengths.size
     uniq = np.unique(lengths)
-    fc, err, valid = forecast.window_errors(uniq)
+    fc, err, valid, origins = forecast.window_errors(uniq, with_origins=True)
     col = np.searchsorted(uniq, lengths)
     counts = valid.sum(axis=0) if valid.size else np.zeros(uniq.size, int)
     future_daily = float(future.sum() / max(periods.sum(), 1e-9)) \
@@ -748,8 +750,12 @@ def _protection_samples(forecast, lt_points, review_period):
         else:
             scale = _error_scale(fc, err, valid, future)
         samples = future[None, :] + err * scale
-        weights = np.where(valid, 1.0, 0.0)
-        weights = weights / np.maximum(weights.sum(0), 1)[None, :] / k
+        # recent windows weigh more: the error distribution follows
+        # changes of regime (launch, decline) within months
+        age = forecast.n - origins
+        recency = 0.5 ** (age / ERROR_HALF_LIFE)
+        weights = np.where(valid, recency[:, None], 0.0)
+        weights = weights / np.maximum(weights.sum(0), 1e-300)[None, :] / k
         method = 'empirical'
     else:
         samples, weights = _lognormal_samples(forecast, periods, future)
