@@ -1208,43 +1208,50 @@ def _undershoot_rows(y, m, review, size, future_daily):
     reps = -(-size // _UNIFORM.shape[1])
     u1 = np.tile(_UNIFORM[0], reps)[:size]
     u2 = np.tile(_UNIFORM[1], reps)[:size]
+    z = np.zeros((k, yy.shape[1]))
+    keep = np.zeros((k, yy.shape[1]), bool)
+    rr = np.maximum(1, np.rint(review)).astype(int)
     for j in range(k):
-        r = max(1, int(round(review[j])))
+        r = int(rr[j])
         if r == 1:
-            z = np.where(mm[j], yy[j], 0.0)
-            keep = mm[j]
-        else:
-            if yy.shape[1] < r:
-                continue
+            z[j] = np.where(mm[j], yy[j], 0.0)
+            keep[j] = mm[j]
+        elif yy.shape[1] >= r:
             c = np.concatenate(([0.0], np.cumsum(np.where(
                             mm[j], yy[j], 0.0))))
             cm = np.concatenate(([0], np.cumsum(mm[j])))
             counts = cm[r:] - cm[:-r]
-            keep = counts > 0
+            kk = counts > 0
             with np.errstate(invalid='ignore', divide='ignore'):
-                z = np.where(keep, (c[r:] - c[:-r]) * r / np.maximum(
-                        counts, 1), 0.0)
-        count = int(keep.sum())
-        total = z.sum()
-        if count == 0 or total <= 0:
-            continue
-        ratio = future_daily[j] * r / (total / count)
-        ratio = min(max(ratio, 0.5), 2.0) if math.isfinite(ratio) else 1.0
-        cum = np.cumsum(z) / total
-        last = np.flatnonzero(keep)[-1]
-        picked = z[np.minimum(np.searchsorted(cum, u1), last)]
-        out[j] = u2 * picked * ratio
+                z[j, :kk.size] = np.where(kk, (c[r:] - c[:-r]) * r
+                    / np.maximum(counts, 1), 0.0)
+            keep[j, :kk.size] = kk
+    count = keep.sum(1)
+    total = z.sum(1)
+    ok = (count > 0) & (total > 0)
+    if not ok.any():
+        return out
+    with np.errstate(invalid='ignore', divide='ignore'):
+        ratio = future_daily * rr / (total / np.maximum(count, 1))
+    ratio = np.where(np.isfinite(ratio), np.clip(ratio, 0.5, 2.0), 1.0)
+    cum = np.cumsum(z, axis=1) / np.where(ok, total, 1.0)[:, None]
+    last = z.shape[1] - 1 - np.argmax(keep[:, ::-1], axis=1)
+    index = np.minimum(_RowSearch(cum, side='left')(
+            np.broadcast_to(u1, (k, size))), last[:, None])
+    picked = np.take_along_axis(z, index, 1)
+    out = np.where(ok[:, None], u2[None, :] * picked * ratio[:, None], 0.0)
     return out
 
 
 class _RowSearch:
-    """``np.searchsorted(x[j], v[j], side='right')`` for every row j.
+    """``np.searchsorted(x[j], v[j], side)`` for every row j.
 
     The sorted rows are laid end to end with an offset per row larger than
     any value, so one call searches them all.
     """
 
-    def __init__(self, x):
+    def __init__(self, x, side='right'):
+        self.side = side
         k, w = x.shape
         span = float(np.abs(x).max()) if x.size else 0.0
         self.gap = 4.0 * span + 1.0
@@ -1255,7 +1262,7 @@ class _RowSearch:
 
     def __call__(self, values):
         v = np.clip(values, -self.gap / 4.0, self.gap / 2.0) + self.offset
-        i = np.searchsorted(self.flat, v.ravel(), side='right').reshape(
+        i = np.searchsorted(self.flat, v.ravel(), side=self.side).reshape(
             v.shape) - self.base
         return np.clip(i, 0, self.width)
 

@@ -164,3 +164,38 @@ def test_window_errors_are_out_of_sample():
     _, err, valid = fc.window_errors(np.array([10]))
     assert valid.any()
     assert err[valid].max() > 10.0
+
+
+def test_batch_forecast_matches_single():
+    from core.demand import forecast_demand_batch
+    rng = np.random.default_rng(11)
+    k, n = 24, 800
+    t = np.arange(n)
+    rows = []
+    for i in range(k):
+        kind = i % 4
+        if kind == 0:
+            mean = np.full(n, rng.uniform(1, 30))
+        elif kind == 1:
+            mean = rng.uniform(1, 30) * (1 + 0.7 * np.sin(
+                    2 * np.pi * t / 365.25))
+        elif kind == 2:
+            mean = np.full(n, rng.uniform(0.02, 0.4)) * rng.uniform(1, 20)
+            mean = np.where(rng.random(n) < 0.1, mean * 10, 0.0)
+        else:
+            mean = np.zeros(n)
+        rows.append(rng.poisson(mean))
+    y = np.array(rows, dtype=float)
+    s = rng.random((k, n)) < 0.03
+    horizons = rng.integers(92, 200, k)
+    evals = rng.integers(7, 43, k)
+    batch = forecast_demand_batch(y, s, TODAY, horizons, evals)
+    for i in range(k):
+        one = forecast_demand(y[i], s[i], TODAY, horizons[i], evals[i])
+        assert one.model == batch[i].model
+        assert one.demand_class == batch[i].demand_class
+        assert one.path.size == batch[i].path.size
+        np.testing.assert_allclose(one.path, batch[i].path, rtol=1e-9,
+            atol=1e-12)
+        if not math.isnan(one.error):
+            assert one.error == pytest.approx(batch[i].error, rel=1e-9)
