@@ -1198,6 +1198,18 @@ def _error_scale_rows(fc, err, valid, future):
     return scale
 
 
+@lru_cache(maxsize=64)
+def _sorted_uniforms(size):
+    """Sort order and sorted values of the first ``size`` tiled uniforms."""
+    reps = -(-size // _UNIFORM.shape[1])
+    u1 = np.tile(_UNIFORM[0], reps)[:size]
+    order = np.argsort(u1, kind='stable')
+    values = u1[order]
+    for array in (order, values):
+        array.setflags(write=False)
+    return order, values
+
+
 def _undershoot_rows(y, m, review, size, future_daily):
     """:func:`_undershoot` for rows with the same history length."""
     k, n = y.shape
@@ -1236,8 +1248,12 @@ def _undershoot_rows(y, m, review, size, future_daily):
     ratio = np.where(np.isfinite(ratio), np.clip(ratio, 0.5, 2.0), 1.0)
     cum = np.cumsum(z, axis=1) / np.where(ok, total, 1.0)[:, None]
     last = z.shape[1] - 1 - np.argmax(keep[:, ::-1], axis=1)
-    index = np.minimum(_RowSearch(cum, side='left')(
-            np.broadcast_to(u1, (k, size))), last[:, None])
+    # searching sorted keys is faster: sort the uniforms once, unsort after
+    order, sorted_u1 = _sorted_uniforms(size)
+    found = np.empty((k, size), int)
+    found[:, order] = _RowSearch(cum, side='left')(
+        np.broadcast_to(sorted_u1, (k, size)))
+    index = np.minimum(found, last[:, None])
     picked = np.take_along_axis(z, index, 1)
     out = np.where(ok[:, None], u2[None, :] * picked * ratio[:, None], 0.0)
     return out
