@@ -57,7 +57,9 @@ MIN_ORIGIN = 28
 # Yearly seasonality needs one full year to fit the profile plus the span of
 # the evaluation origins.
 YEARLY_MIN_DAYS = 365 + EVAL_ORIGINS
-FOURIER_ORDER = 3
+FOURIER_ORDER = 8
+# Numbers of yearly harmonics tried (the one of smallest BIC is kept).
+FOURIER_ORDERS = (1, 2, 3, 4, 6, 8)
 # Syntetos-Boylan classification cut-offs.
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
@@ -259,44 +261,86 @@ def _weekday_profile(y, m, weekday, n):
 def _yearly_profile(y, m, base, fourier, u, fit_end, total):
     """Multiplicative day-of-year profile from a Fourier regression.
 
-    Fits ``y / base ~ c0 + c1*u + sum(Fourier)`` on the valid days before
-    ``fit_end`` and returns ``1 + F / mean_level``.
+    Fits ``y / base ~ c0 + c1*u + sum(Fourier, K harmonics)`` on the valid
+    days before ``fit_end`` for each K in ``FOURIER_ORDERS``, keeps the K
+    of smallest BIC (so a sharp seasonal peak gets more harmonics than a
+    gentle wave, and noise fewer) and returns ``1 + F / mean_level``.
 
     Returns:
         ``(profile[total], significant)``; the profile is all ones when the
-        Fourier block is not significant (Wald test).
+        Fourier block of the chosen K is not significant (Wald test).
     """
     ones = np.ones(total)
     sel = (m[:fit_end] > 0) & (base[:fit_end] > 0.05)
-    if sel.sum() < 300:
+    count = int(sel.sum())
+    if count < 300:
         return ones, False
     yy = y[:fit_end][sel] / base[:fit_end][sel]
-    x = np.empty((yy.size, 2 + 2 * FOURIER_ORDER))
-    x[:, 0] = 1.0
-    x[:, 1] = u[:fit_end][sel]
-    x[:, 2:] = fourier[:fit_end][sel]
-    xtx = x.T @ x
-    try:
-        inv = np.linalg.inv(xtx)
-    except np.linalg.LinAlgError:
+    x = _design(fourier, u, fit_end)[sel]
+    xtx = (x.T @ x)[None]
+    xty = (yy @ x)[None]
+    yty = np.array([yy @ yy])
+    level = np.array([yy.sum() / count])
+    bf, ok = _fourier_fit(xtx, xty, yty, np.array([count]), level)
+    if not ok[0]:
         return ones, False
-    beta = inv @ (x.T @ yy)
-    resid = yy - x @ beta
-    dof = max(1, yy.size - x.shape[1])
-    sigma2 = float(resid @ resid) / dof
-    level = float(yy.mean())
-    if level <= 0 or sigma2 <= 0:
-        return ones, False
-    bf = beta[2:]
-    try:
-        wald = float(bf @ np.linalg.solve(inv[2:, 2:], bf)) / (
-            sigma2 * bf.size)
-    except np.linalg.LinAlgError:
-        return ones, False
-    if wald < 4.0:
-        return ones, False
-    profile = 1.0 + (fourier[:total] @ bf) / level
+    profile = 1.0 + (fourier[:total] @ bf[0]) / level[0]
     return np.maximum(profile, 0.02), True
+
+
+def _design(fourier, u, n):
+    """Regressors of the yearly fit: constant, time, Fourier terms."""
+    x = np.empty((n, 2 + fourier.shape[1]))
+    x[:, 0] = 1.0
+    x[:, 1] = u[:n]
+    x[:, 2:] = fourier[:n]
+    return x
+
+
+def _fourier_fit(xtx, xty, yty, count, level):
+    """Choose the number of harmonics by BIC and test the profile.
+
+    Args:
+        xtx: ``(k, p, p)`` normal matrices of the full design.
+        xty: ``(k, p)``; yty: ``(k,)`` sums of squares; count: ``(k,)``
+            observations; level: ``(k,)`` mean of the fitted series.
+
+    Returns:
+        ``(coefficients[k, 2 * FOURIER_ORDER], significant[k])``: the
+        Fourier coefficients of the chosen order (zeros above it).
+    """
+    k = xtx.shape[0]
+    width = xtx.shape[1] - 2
+    best_bic = np.full(k, np.inf)
+    coef = np.zeros((k, width))
+    wald = np.zeros(k)
+    with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+        for order in FOURIER_ORDERS:
+            p = 2 + 2 * order
+            try:
+                inv = np.linalg.inv(xtx[:, :p, :p])
+            except np.linalg.LinAlgError:
+                continue
+            beta = np.einsum('kij,kj->ki', inv, xty[:, :p])
+            rss = np.maximum(yty - (beta * xty[:, :p]).sum(axis=1), 0.0)
+            dof = np.maximum(1, count - p)
+            sigma2 = rss / dof
+            bic = count * np.log(np.maximum(rss, 1e-300) / count) \
+                + p * np.log(count)
+            bf = beta[:, 2:]
+            try:
+                sol = np.linalg.solve(inv[:, 2:, 2:], bf[:, :, None])[
+                    :, :, 0]
+            except np.linalg.LinAlgError:
+                continue
+            w = (bf * sol).sum(axis=1) / (sigma2 * bf.shape[1])
+            better = np.isfinite(bic) & (bic < best_bic) & np.isfinite(w)
+            best_bic = np.where(better, bic, best_bic)
+            wald = np.where(better, w, wald)
+            coef[better] = 0.0
+            coef[better, :2 * order] = bf[better]
+    ok = np.isfinite(best_bic) & (level > 0) & (wald >= 4.0)
+    return coef, ok
 
 
 # --------------------------------------------------------------------------
@@ -845,45 +889,25 @@ def _yearly_profiles(y, m, base, fourier, u, fit_end, total):
         ``(profiles[k, total], significant[k])``.
     """
     k, n = y.shape
-    width = 2 + 2 * FOURIER_ORDER
     profiles = np.ones((k, total))
     significant = np.zeros(k, bool)
     days = np.arange(n)
     sel = (m > 0) & (base[:, :n] > 0.05) & (days[None, :] < fit_end[:, None])
     count = sel.sum(axis=1)
-    x = np.empty((n, width))
-    x[:, 0] = 1.0
-    x[:, 1] = u[:n]
-    x[:, 2:] = fourier[:n]
-    w = sel.astype(float)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        yy = np.where(sel, y / np.where(sel, base[:, :n], 1.0), 0.0)
-    xtx = (w @ _outer_rows(x)).reshape(k, width, width)
-    xty = yy @ x
     rows = np.flatnonzero(count >= 300)
     if rows.size == 0:
         return profiles, significant
-    try:
-        inv = np.linalg.inv(xtx[rows])
-    except np.linalg.LinAlgError:
-        # singular for some item: do them one by one
-        for i in rows:
-            profiles[i], significant[i] = _yearly_profile(
-                y[i], m[i], base[i], fourier, u, int(fit_end[i]), total)
-        return profiles, significant
-    beta = np.einsum('kij,kj->ki', inv, xty[rows])
-    resid = np.where(sel[rows], yy[rows] - beta @ x.T, 0.0)
-    dof = np.maximum(1, count[rows] - width)
-    sigma2 = (resid * resid).sum(axis=1) / dof
-    level = yy[rows].sum(axis=1) / count[rows]
-    bf = beta[:, 2:]
-    try:
-        sol = np.linalg.solve(inv[:, 2:, 2:], bf[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:
-        sol = np.full(bf.shape, np.nan)
+    sel = sel[rows]
+    x = _design(fourier, u, n)
+    width = x.shape[1]
     with np.errstate(invalid='ignore', divide='ignore'):
-        wald = (bf * sol).sum(axis=1) / (sigma2 * bf.shape[1])
-    ok = (level > 0) & (sigma2 > 0) & (wald >= 4.0)
+        yy = np.where(sel, y[rows] / np.where(sel, base[rows, :n], 1.0),
+            0.0)
+    xtx = (sel.astype(float) @ _outer_rows(x)).reshape(-1, width, width)
+    xty = yy @ x
+    yty = (yy * yy).sum(axis=1)
+    level = yy.sum(axis=1) / count[rows]
+    bf, ok = _fourier_fit(xtx, xty, yty, count[rows], level)
     for j in np.flatnonzero(ok):
         i = rows[j]
         profiles[i] = np.maximum(
