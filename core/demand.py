@@ -526,7 +526,8 @@ class DemandForecast:
     _model: _ModelPath = None
     _u: np.ndarray = None
 
-    def window_errors(self, lengths, max_origins=160, with_origins=False):
+    def window_errors(self, lengths, max_origins=160, with_origins=False,
+            span=365):
         """Empirical errors of the forecast of window sums.
 
         For each window length ``P`` and each past origin ``t`` whose window
@@ -551,7 +552,7 @@ class DemandForecast:
                 return empty, empty, empty.astype(bool), np.zeros(0, int)
             return empty, empty, empty.astype(bool)
         lo = min(MIN_ORIGIN, max(7, n // 3))
-        lo = max(lo, n - 365 - int(lengths.max()))
+        lo = max(lo, n - span - int(lengths.max()))
         hi = n - int(lengths.min())
         if hi < lo:
             empty = np.zeros((0, lengths.size))

@@ -65,6 +65,12 @@ MIN_WINDOWS = 30
 FINISH_CHUNK = 32
 # Half-life (days) of the weight of past forecast errors.
 ERROR_HALF_LIFE = 120.0
+# Days of past origins and their number (thinned) for the window errors.
+ERROR_SPAN = 365
+ERROR_ORIGINS = 160
+INTERMITTENT_ERROR_SPAN = 730
+INTERMITTENT_ERROR_ORIGINS = 320
+INTERMITTENT_ERROR_HALF_LIFE = 365.0
 # Forecast days used for the annual demand rate of the EOQ.
 EOQ_RATE_DAYS = 91
 # Order quantities never exceed this many days of forecast demand.
@@ -723,6 +729,20 @@ def _undershoot(forecast, review_period, size, future_daily):
     return u2 * picked * ratio
 
 
+def _error_window(forecast):
+    """``(span days, max origins, half-life)`` of the past window errors.
+
+    Intermittent demand has few occurrences a year and its level changes
+    are mostly noise: its errors are taken over two years with a slower
+    decay, so the tail of the lead-time demand (several occurrences in one
+    lead time) is estimated from more events.
+    """
+    if forecast.demand_class in ('intermittent', 'lumpy'):
+        return (INTERMITTENT_ERROR_SPAN, INTERMITTENT_ERROR_ORIGINS,
+            INTERMITTENT_ERROR_HALF_LIFE)
+    return ERROR_SPAN, ERROR_ORIGINS, ERROR_HALF_LIFE
+
+
 def _protection_samples(forecast, lt_points, review_period):
     """Distribution of the demand a reorder point must cover.
 
@@ -737,7 +757,9 @@ def _protection_samples(forecast, lt_points, review_period):
     future = forecast.future_sum(periods)
     k = lengths.size
     uniq = np.unique(lengths)
-    fc, err, valid, origins = forecast.window_errors(uniq, with_origins=True)
+    span, max_origins, half_life = _error_window(forecast)
+    fc, err, valid, origins = forecast.window_errors(
+        uniq, max_origins, with_origins=True, span=span)
     col = np.searchsorted(uniq, lengths)
     counts = valid.sum(axis=0) if valid.size else np.zeros(uniq.size, int)
     future_daily = float(future.sum() / max(periods.sum(), 1e-9)) \
@@ -756,7 +778,7 @@ def _protection_samples(forecast, lt_points, review_period):
         # recent windows weigh more: the error distribution follows
         # changes of regime (launch, decline) within months
         age = forecast.n - origins
-        recency = 0.5 ** (age / ERROR_HALF_LIFE)
+        recency = 0.5 ** (age / half_life)
         weights = np.where(valid, recency[:, None], 0.0)
         weights = weights / np.maximum(weights.sum(0), 1e-300)[None, :] / k
         method = 'empirical'
@@ -1012,13 +1034,14 @@ def _finish_rows(prepared, forecasts):
             out[i] = _finish(item, forecast)
             continue
         lengths = np.maximum(1, np.rint(item.lt_points)).astype(int)
+        span, max_origins, _ = _error_window(forecast)
         lo = min(MIN_ORIGIN, max(7, n // 3))
-        lo = max(lo, n - 365 - int(lengths.max()))
+        lo = max(lo, n - span - int(lengths.max()))
         hi = n - int(lengths.min())
         if hi < lo:
             out[i] = _finish(item, forecast)
             continue
-        step = max(1, (hi - lo + 1 + 160 - 1) // 160)
+        step = max(1, (hi - lo + 1 + max_origins - 1) // max_origins)
         origins = np.arange(hi, lo - 1, -step)[::-1]
         valid_count = ((origins[:, None] + lengths[None, :]) <= n).sum(0)
         if valid_count.min() < MIN_WINDOWS:
@@ -1113,7 +1136,8 @@ def _finish_rows(prepared, forecasts):
     scale[intermittent] = 1.0
     samples = np.maximum(future[:, None, :] + err * scale, 0.0)
     age = n - origins
-    recency = 0.5 ** (age / ERROR_HALF_LIFE)
+    half_life = np.array([_error_window(forecasts[i])[2] for i in keep])
+    recency = 0.5 ** (age / half_life[:, None])
     weights = np.where(valid, recency[:, :, None], 0.0)
     weights = weights / np.maximum(weights.sum(1), 1e-300)[:, None, :] / npts
     samples = samples.reshape(k, -1)
@@ -1420,6 +1444,9 @@ def compute_order_points(sales, stockout, received_orders, quoted_lead_time,
             forecasts[i] = forecast
     results = [None] * count
     for members in by_length.values():
+        # chunks of one kind (intermittent items use more windows)
+        members = sorted(members, key=lambda i: forecasts[i].demand_class
+            in ('intermittent', 'lumpy'))
         for start in range(0, len(members), FINISH_CHUNK):
             part = members[start:start + FINISH_CHUNK]
             for i, result in zip(part, _finish_rows(
