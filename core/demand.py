@@ -632,6 +632,42 @@ def _score_family(level, slope, factor, u, y, m, origins, length):
     return (err * err).mean(axis=1), float((cy[ends] - cy[origins]).mean())
 
 
+def _uncensor_occurrences(y, m):
+    """Bias correction of intermittent demand for lost sales.
+
+    The day an intermittent item runs out (stockout day with sales) holds a
+    demand occurrence whose size is only known to be at least the sales:
+    typically one of the largest.  Dropping the day (weight 0) would bias
+    both the occurrence rate and the size distribution low, hence the
+    lead-time demand tail and the fill rate.  Such a day is kept as an
+    occurrence of size ``E[size | size >= sales]`` under the empirical
+    distribution of the uncensored sizes (the sales themselves when no
+    uncensored size is that large).  Stockout days without sales stay
+    censored.
+
+    Returns:
+        ``(y, m)``: new arrays (the inputs when nothing changes).
+    """
+    part = (m <= 0) & (y > 0)
+    if not part.any():
+        return y, m
+    sizes = np.sort(y[(m > 0) & (y > 0)])
+    if sizes.size < 3:
+        return y, m
+    # mean of the sizes >= v, for v = each censored sale
+    tail = np.concatenate((np.cumsum(sizes[::-1])[::-1], [0.0]))
+    count = sizes.size - np.arange(sizes.size + 1)
+    v = y[part]
+    i = np.searchsorted(sizes, v, side='left')
+    with np.errstate(invalid='ignore', divide='ignore'):
+        cond = np.where(count[i] > 0, tail[i] / np.maximum(count[i], 1), v)
+    y = y.copy()
+    m = m.copy()
+    y[part] = np.maximum(v, cond)
+    m[part] = 1.0
+    return y, m
+
+
 def _deseasonalise(y, m, factor, n):
     with np.errstate(invalid='ignore', divide='ignore'):
         f = factor[:n]
@@ -680,6 +716,8 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
             'none', math.nan, (), eval_days, 'none', False, False, path, n,
             censored)
     intermittent = label in ('intermittent', 'lumpy')
+    if intermittent:
+        y, m = _uncensor_occurrences(y, m)
     specs = INTERMITTENT_MODELS if intermittent else SMOOTH_MODELS
     span = EVAL_ORIGINS * (3 if intermittent else 1)
 
@@ -1061,6 +1099,11 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
         eval_days, horizons, censored, fourier, u, n, total):
     """Models, scoring and choice for rows of the same kind."""
     k = rows.size
+    if intermittent:
+        y = y.copy()
+        m = m.copy()
+        for j in range(k):
+            y[j], m[j] = _uncensor_occurrences(y[j], m[j])
     specs = INTERMITTENT_MODELS if intermittent else SMOOTH_MODELS
     span = EVAL_ORIGINS * (3 if intermittent else 1)
     ev = np.array(eval_days)
