@@ -154,10 +154,15 @@ def _discounted_sums(x, lam):
     up, down, step, block = _powers(tuple(uniq.tolist()), n)
     for g in range(uniq.size):
         rows = np.flatnonzero(row_of == g)
-        xs = x[rows] if rows.size < k else x
-        res = out[rows] if rows.size < k else out
+        if rows.size == k:
+            rows = slice(None)
+        elif rows[-1] - rows[0] + 1 == rows.size:
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)
+        # a slice gives views: the result is written in place
+        xs = x[rows]
+        res = out[rows]
         carry = None
-        buf = np.empty((rows.size, min(block, n)))
+        buf = np.empty((xs.shape[0], min(block, n)))
         for start in range(0, n, block):
             stop = min(n, start + block)
             w = stop - start
@@ -169,7 +174,7 @@ def _discounted_sums(x, lam):
                 c += (carry * step[g])[:, None] * down[g, :w]
             res[:, start + 1:stop + 1] = c
             carry = c[:, -1].copy()
-        if rows.size < k:
+        if not isinstance(rows, slice):
             out[rows] = res
     return out
 
@@ -877,21 +882,25 @@ def _fit_models_rows(specs, yd, md, u):
     k, n = yd.shape
     uu = u[:n]
     base_y = md * yd
-    blocks = []
+    series = {'y': base_y, 'm': md}
+    if any(kind == 'T' for _, kind, _ in specs):
+        series['mu'] = md * uu
+        series['muu'] = series['mu'] * uu
+        series['yu'] = base_y * uu
+    names = []
     lams = []
     for _, kind, lam in specs:
-        if kind == 'L':
-            blocks.extend((base_y, md))
-            lams.extend((lam, lam))
-        else:
-            mu = md * uu
-            blocks.extend((md, mu, mu * uu, base_y, base_y * uu))
-            lams.extend((lam,) * 5)
-    r = len(blocks)
-    # rows item-major: (k, r, n) -> (k * r, n)
-    x = np.stack(blocks, axis=1).reshape(k * r, n)
-    sums = _discounted_sums(x, np.tile(np.array(lams), k)).reshape(
-        k, r, n + 1)
+        row = ('y', 'm') if kind == 'L' else ('m', 'mu', 'muu', 'y', 'yu')
+        names.extend(row)
+        lams.extend((lam,) * len(row))
+    r = len(names)
+    # rows series-major, (r, k, n) -> (r * k, n): the rows of one discount
+    # are contiguous (views in _discounted_sums)
+    x = np.empty((r, k, n))
+    for j, name in enumerate(names):
+        x[j] = series[name]
+    sums = _discounted_sums(x.reshape(r * k, n), np.repeat(np.array(lams), k)
+        ).reshape(r, k, n + 1).transpose(1, 0, 2)
     level = np.zeros((k, len(specs), n + 1))
     slope = np.zeros((k, len(specs), n + 1))
     j = 0
@@ -916,9 +925,19 @@ def _fit_models_rows(specs, yd, md, u):
     return level, slope
 
 
-def _outer_rows(x):
-    """Row-wise outer products ``x[t, i] * x[t, j]`` as ``(n, w * w)``."""
-    return (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
+def _weighted_gram(w, x):
+    """``X' diag(w_r) X`` for every row ``w_r`` of ``w``: ``(k, p, p)``.
+
+    Only the upper triangle is computed (one matrix product), then
+    mirrored.
+    """
+    p = x.shape[1]
+    iu, ju = np.triu_indices(p)
+    upper = w @ (x[:, iu] * x[:, ju])
+    out = np.empty((w.shape[0], p, p))
+    out[:, iu, ju] = upper
+    out[:, ju, iu] = upper
+    return out
 
 
 def _yearly_profiles(y, m, base, fourier, u, fit_end, total):
@@ -942,7 +961,7 @@ def _yearly_profiles(y, m, base, fourier, u, fit_end, total):
     with np.errstate(invalid='ignore', divide='ignore'):
         yy = np.where(sel, y[rows] / np.where(sel, base[rows, :n], 1.0),
             0.0)
-    xtx = (sel.astype(float) @ _outer_rows(x)).reshape(-1, width, width)
+    xtx = _weighted_gram(sel.astype(float), x)
     xty = yy @ x
     yty = (yy * yy).sum(axis=1)
     level = yy.sum(axis=1) / count[rows]

@@ -69,7 +69,7 @@ ERROR_HALF_LIFE = 120.0
 ERROR_SPAN = 365
 ERROR_ORIGINS = 160
 INTERMITTENT_ERROR_SPAN = 730
-INTERMITTENT_ERROR_ORIGINS = 320
+INTERMITTENT_ERROR_ORIGINS = 160
 INTERMITTENT_ERROR_HALF_LIFE = 365.0
 # Forecast days used for the annual demand rate of the EOQ.
 EOQ_RATE_DAYS = 91
@@ -1319,7 +1319,9 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
     k = samples.shape[0]
     x = np.maximum(samples, 0.0)
     w = weights / weights.sum(1)[:, None]
-    order = np.argsort(x, axis=1, kind='stable')
+    # the order among equal values does not matter: the loss is only read
+    # at the boundaries between distinct values
+    order = np.argsort(x, axis=1)
     x = np.take_along_axis(x, order, 1)
     w = np.take_along_axis(w, order, 1)
     zero = np.zeros((k, 1))
@@ -1330,7 +1332,7 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
     allowed = (1.0 - fill_rate) * quantity
     points = np.concatenate((zero, x, x - q), axis=1)
     points = np.where(points >= 0.0, points, np.inf)
-    points.sort(axis=1)
+    points.sort(axis=1, kind='stable')
     finite = np.isfinite(points)
     pts = np.where(finite, points, 0.0)
     search = _RowSearch(x)
