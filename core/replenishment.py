@@ -1336,36 +1336,48 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
     finite = np.isfinite(points)
     pts = np.where(finite, points, 0.0)
     search = _RowSearch(x)
-    i1 = search(pts)
-    i2 = search(pts + q)
-    h = (np.take_along_axis(tx, i1, 1) - pts * np.take_along_axis(tw, i1, 1)) \
-        - (np.take_along_axis(tx, i2, 1)
-            - (pts + q) * np.take_along_axis(tw, i2, 1))
-    ok = (h <= allowed[:, None] + 1e-12) & finite
-    result = np.empty(k)
-    short = np.empty(k)
-    for j in range(k):
-        i = int(np.argmax(ok[j]))
-        if ok[j, 0]:
-            result[j], short[j] = 0.0, h[j, 0]
-        elif not ok[j, i]:
-            last = int(finite[j].sum()) - 1
-            result[j], short[j] = pts[j, last], h[j, last]
-        else:
-            h0, h1 = h[j, i - 1], h[j, i]
-            p0, p1 = pts[j, i - 1], pts[j, i]
-            if h0 <= h1 or p1 <= p0:
-                result[j], short[j] = p1, h1
-            else:
-                result[j] = p0 + (h0 - allowed[j]) / (h0 - h1) * (p1 - p0)
-                short[j] = allowed[j]
-        if result[j] < floor[j]:
-            s0 = floor[j]
-            ia = np.searchsorted(x[j], s0, side='right')
-            ib = np.searchsorted(x[j], s0 + quantity[j], side='right')
-            result[j] = s0
-            short[j] = (tx[j, ia] - s0 * tw[j, ia]) - (
-                tx[j, ib] - (s0 + quantity[j]) * tw[j, ib])
+    rows = np.arange(k)
+
+    def shortage(level):
+        """G(level) - G(level + Q), one level per row."""
+        a = search(level[:, None])[:, 0]
+        b = search((level + quantity)[:, None])[:, 0]
+        return (tx[rows, a] - level * tw[rows, a]) - (
+            tx[rows, b] - (level + quantity) * tw[rows, b])
+
+    # the shortage is non-increasing in s: bisection over the sorted
+    # breakpoints for the first one meeting the target
+    limit = allowed + 1e-12
+    lo = np.zeros(k, int)
+    hi = finite.sum(1) - 1
+    h_first = shortage(pts[rows, lo])
+    h_last = shortage(pts[rows, hi])
+    active = (h_first > limit) & (h_last <= limit)
+    while True:
+        gap = active & (hi - lo > 1)
+        if not gap.any():
+            break
+        mid = (lo + hi) // 2
+        ok = shortage(pts[rows, mid]) <= limit
+        hi = np.where(gap & ok, mid, hi)
+        lo = np.where(gap & ~ok, mid, lo)
+    p0 = pts[rows, lo]
+    p1 = pts[rows, hi]
+    h0 = shortage(p0)
+    h1 = shortage(p1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        between = p0 + (h0 - allowed) / (h0 - h1) * (p1 - p0)
+    linear = (h0 > h1) & (p1 > p0)
+    result = np.where(linear, between, p1)
+    short = np.where(linear, allowed, h1)
+    first = h_first <= limit
+    result = np.where(first, 0.0, np.where(active, result, p1))
+    short = np.where(first, h_first, np.where(active, short, h_last))
+    below = result < floor
+    if below.any():
+        result = np.where(below, floor, result)
+        short = np.where(below, shortage(np.where(below, floor, 0.0)),
+            short)
     return result, short
 
 
