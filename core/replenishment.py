@@ -3,9 +3,11 @@
 # terms.
 """Self-setting order points: reorder point and order-up-to level.
 
-Pure numpy + standard library, no Tryton import.  The single entry point is
-:func:`compute_order_point`; the Tryton models and the simulator in
-``bench/replenishment_sim.py`` both call it.  See ``docs/replenishment.md``.
+Pure numpy + standard library, no Tryton import.  The entry point is
+:func:`compute_order_point`, and :func:`compute_order_points` does the same
+for many items at once (vectorised, same results); the Tryton models and
+the simulator in ``bench/replenishment_sim.py`` call them.  See
+``docs/replenishment.md``.
 
 Method in short:
 
