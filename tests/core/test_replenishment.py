@@ -513,3 +513,27 @@ def test_recent_errors_weigh_more():
     a = call(calm_then_wild, ordering_cost=5).explanation
     b = call(wild_then_calm, ordering_cost=5).explanation
     assert a.safety_stock > b.safety_stock
+
+
+@FAST
+@given(st.lists(st.lists(st.floats(0, 80), min_size=1, max_size=60),
+        min_size=1, max_size=5),
+    st.floats(0.5, 300), st.floats(0.5, 0.99), st.floats(0, 60))
+def test_batch_solver_matches_single_solver(rows, q, beta, floor):
+    from core.replenishment import _solve_rows
+    width = max(len(r) for r in rows)
+    samples = np.zeros((len(rows), width))
+    weights = np.zeros((len(rows), width))
+    for j, r in enumerate(rows):
+        samples[j, :len(r)] = r
+        weights[j, :len(r)] = 1.0   # zero weights are padding
+    quantity = np.full(len(rows), q)
+    fill = np.full(len(rows), beta)
+    points, short = _solve_rows(samples, weights, quantity, fill,
+        np.full(len(rows), floor))
+    for j, r in enumerate(rows):
+        s = fill_rate_reorder_point(r, np.ones(len(r)), q, beta)
+        s = max(s, floor)
+        assert points[j] == pytest.approx(s, rel=1e-9, abs=1e-9)
+        assert short[j] == pytest.approx(cycle_shortage(
+                r, np.ones(len(r)), s, q), rel=1e-9, abs=1e-9)
