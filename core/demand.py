@@ -57,7 +57,9 @@ MIN_ORIGIN = 28
 # Yearly seasonality needs one full year to fit the profile plus the span of
 # the evaluation origins.
 YEARLY_MIN_DAYS = 365 + EVAL_ORIGINS
-FOURIER_ORDER = 3
+FOURIER_ORDER = 8
+# Numbers of yearly harmonics tried (the one of smallest BIC is kept).
+FOURIER_ORDERS = (1, 2, 3, 4, 6, 8)
 # Syntetos-Boylan classification cut-offs.
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
@@ -150,18 +152,30 @@ def _discounted_sums(x, lam):
     lams = np.broadcast_to(np.asarray(lam, dtype=float), (k,))
     uniq, row_of = np.unique(lams, return_inverse=True)
     up, down, step, block = _powers(tuple(uniq.tolist()), n)
-    up = up[row_of]
-    down = down[row_of]
-    step = step[row_of]
-    carry = np.zeros(k)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        w = stop - start
-        c = np.cumsum(x[:, start:stop] * up[:, :w], axis=1) * down[:, :w]
-        if start:
-            c += (carry * step)[:, None] * down[:, :w]
-        out[:, start + 1:stop + 1] = c
-        carry = c[:, -1]
+    for g in range(uniq.size):
+        rows = np.flatnonzero(row_of == g)
+        if rows.size == k:
+            rows = slice(None)
+        elif rows[-1] - rows[0] + 1 == rows.size:
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)
+        # a slice gives views: the result is written in place
+        xs = x[rows]
+        res = out[rows]
+        carry = None
+        buf = np.empty((xs.shape[0], min(block, n)))
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            w = stop - start
+            c = buf[:, :w]
+            np.multiply(xs[:, start:stop], up[g, :w], out=c)
+            np.cumsum(c, axis=1, out=c)
+            c *= down[g, :w]
+            if carry is not None:
+                c += (carry * step[g])[:, None] * down[g, :w]
+            res[:, start + 1:stop + 1] = c
+            carry = c[:, -1].copy()
+        if not isinstance(rows, slice):
+            out[rows] = res
     return out
 
 
@@ -252,44 +266,86 @@ def _weekday_profile(y, m, weekday, n):
 def _yearly_profile(y, m, base, fourier, u, fit_end, total):
     """Multiplicative day-of-year profile from a Fourier regression.
 
-    Fits ``y / base ~ c0 + c1*u + sum(Fourier)`` on the valid days before
-    ``fit_end`` and returns ``1 + F / mean_level``.
+    Fits ``y / base ~ c0 + c1*u + sum(Fourier, K harmonics)`` on the valid
+    days before ``fit_end`` for each K in ``FOURIER_ORDERS``, keeps the K
+    of smallest BIC (so a sharp seasonal peak gets more harmonics than a
+    gentle wave, and noise fewer) and returns ``1 + F / mean_level``.
 
     Returns:
         ``(profile[total], significant)``; the profile is all ones when the
-        Fourier block is not significant (Wald test).
+        Fourier block of the chosen K is not significant (Wald test).
     """
     ones = np.ones(total)
     sel = (m[:fit_end] > 0) & (base[:fit_end] > 0.05)
-    if sel.sum() < 300:
+    count = int(sel.sum())
+    if count < 300:
         return ones, False
     yy = y[:fit_end][sel] / base[:fit_end][sel]
-    x = np.empty((yy.size, 2 + 2 * FOURIER_ORDER))
-    x[:, 0] = 1.0
-    x[:, 1] = u[:fit_end][sel]
-    x[:, 2:] = fourier[:fit_end][sel]
-    xtx = x.T @ x
-    try:
-        inv = np.linalg.inv(xtx)
-    except np.linalg.LinAlgError:
+    x = _design(fourier, u, fit_end)[sel]
+    xtx = (x.T @ x)[None]
+    xty = (yy @ x)[None]
+    yty = np.array([yy @ yy])
+    level = np.array([yy.sum() / count])
+    bf, ok = _fourier_fit(xtx, xty, yty, np.array([count]), level)
+    if not ok[0]:
         return ones, False
-    beta = inv @ (x.T @ yy)
-    resid = yy - x @ beta
-    dof = max(1, yy.size - x.shape[1])
-    sigma2 = float(resid @ resid) / dof
-    level = float(yy.mean())
-    if level <= 0 or sigma2 <= 0:
-        return ones, False
-    bf = beta[2:]
-    try:
-        wald = float(bf @ np.linalg.solve(inv[2:, 2:], bf)) / (
-            sigma2 * bf.size)
-    except np.linalg.LinAlgError:
-        return ones, False
-    if wald < 4.0:
-        return ones, False
-    profile = 1.0 + (fourier[:total] @ bf) / level
+    profile = 1.0 + (fourier[:total] @ bf[0]) / level[0]
     return np.maximum(profile, 0.02), True
+
+
+def _design(fourier, u, n):
+    """Regressors of the yearly fit: constant, time, Fourier terms."""
+    x = np.empty((n, 2 + fourier.shape[1]))
+    x[:, 0] = 1.0
+    x[:, 1] = u[:n]
+    x[:, 2:] = fourier[:n]
+    return x
+
+
+def _fourier_fit(xtx, xty, yty, count, level):
+    """Choose the number of harmonics by BIC and test the profile.
+
+    Args:
+        xtx: ``(k, p, p)`` normal matrices of the full design.
+        xty: ``(k, p)``; yty: ``(k,)`` sums of squares; count: ``(k,)``
+            observations; level: ``(k,)`` mean of the fitted series.
+
+    Returns:
+        ``(coefficients[k, 2 * FOURIER_ORDER], significant[k])``: the
+        Fourier coefficients of the chosen order (zeros above it).
+    """
+    k = xtx.shape[0]
+    width = xtx.shape[1] - 2
+    best_bic = np.full(k, np.inf)
+    coef = np.zeros((k, width))
+    wald = np.zeros(k)
+    with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+        for order in FOURIER_ORDERS:
+            p = 2 + 2 * order
+            try:
+                inv = np.linalg.inv(xtx[:, :p, :p])
+            except np.linalg.LinAlgError:
+                continue
+            beta = np.einsum('kij,kj->ki', inv, xty[:, :p])
+            rss = np.maximum(yty - (beta * xty[:, :p]).sum(axis=1), 0.0)
+            dof = np.maximum(1, count - p)
+            sigma2 = rss / dof
+            bic = count * np.log(np.maximum(rss, 1e-300) / count) \
+                + p * np.log(count)
+            bf = beta[:, 2:]
+            try:
+                sol = np.linalg.solve(inv[:, 2:, 2:], bf[:, :, None])[
+                    :, :, 0]
+            except np.linalg.LinAlgError:
+                continue
+            w = (bf * sol).sum(axis=1) / (sigma2 * bf.shape[1])
+            better = np.isfinite(bic) & (bic < best_bic) & np.isfinite(w)
+            best_bic = np.where(better, bic, best_bic)
+            wald = np.where(better, w, wald)
+            coef[better] = 0.0
+            coef[better, :2 * order] = bf[better]
+    ok = np.isfinite(best_bic) & (level > 0) & (wald >= 4.0)
+    return coef, ok
 
 
 # --------------------------------------------------------------------------
@@ -475,7 +531,8 @@ class DemandForecast:
     _model: _ModelPath = None
     _u: np.ndarray = None
 
-    def window_errors(self, lengths, max_origins=160):
+    def window_errors(self, lengths, max_origins=160, with_origins=False,
+            span=365):
         """Empirical errors of the forecast of window sums.
 
         For each window length ``P`` and each past origin ``t`` whose window
@@ -496,12 +553,16 @@ class DemandForecast:
         n = self.n
         if self._model is None or n == 0:
             empty = np.zeros((0, lengths.size))
+            if with_origins:
+                return empty, empty, empty.astype(bool), np.zeros(0, int)
             return empty, empty, empty.astype(bool)
         lo = min(MIN_ORIGIN, max(7, n // 3))
-        lo = max(lo, n - 365 - int(lengths.max()))
+        lo = max(lo, n - span - int(lengths.max()))
         hi = n - int(lengths.min())
         if hi < lo:
             empty = np.zeros((0, lengths.size))
+            if with_origins:
+                return empty, empty, empty.astype(bool), np.zeros(0, int)
             return empty, empty, empty.astype(bool)
         step = max(1, (hi - lo + 1 + max_origins - 1) // max_origins)
         origins = np.arange(hi, lo - 1, -step)[::-1]
@@ -520,6 +581,8 @@ class DemandForecast:
         cy = _cum0(y_imp)
         actual = cy[ends] - cy[origins[:, None]]
         fc = self._window_forecasts(windows, origins, lengths_eff)
+        if with_origins:
+            return fc, actual - fc, valid, origins
         return fc, actual - fc, valid
 
     @staticmethod
@@ -574,6 +637,42 @@ def _score_family(level, slope, factor, u, y, m, origins, length):
     return (err * err).mean(axis=1), float((cy[ends] - cy[origins]).mean())
 
 
+def _uncensor_occurrences(y, m):
+    """Bias correction of intermittent demand for lost sales.
+
+    The day an intermittent item runs out (stockout day with sales) holds a
+    demand occurrence whose size is only known to be at least the sales:
+    typically one of the largest.  Dropping the day (weight 0) would bias
+    both the occurrence rate and the size distribution low, hence the
+    lead-time demand tail and the fill rate.  Such a day is kept as an
+    occurrence of size ``E[size | size >= sales]`` under the empirical
+    distribution of the uncensored sizes (the sales themselves when no
+    uncensored size is that large).  Stockout days without sales stay
+    censored.
+
+    Returns:
+        ``(y, m)``: new arrays (the inputs when nothing changes).
+    """
+    part = (m <= 0) & (y > 0)
+    if not part.any():
+        return y, m
+    sizes = np.sort(y[(m > 0) & (y > 0)])
+    if sizes.size < 3:
+        return y, m
+    # mean of the sizes >= v, for v = each censored sale
+    tail = np.concatenate((np.cumsum(sizes[::-1])[::-1], [0.0]))
+    count = sizes.size - np.arange(sizes.size + 1)
+    v = y[part]
+    i = np.searchsorted(sizes, v, side='left')
+    with np.errstate(invalid='ignore', divide='ignore'):
+        cond = np.where(count[i] > 0, tail[i] / np.maximum(count[i], 1), v)
+    y = y.copy()
+    m = m.copy()
+    y[part] = np.maximum(v, cond)
+    m[part] = 1.0
+    return y, m
+
+
 def _deseasonalise(y, m, factor, n):
     with np.errstate(invalid='ignore', divide='ignore'):
         f = factor[:n]
@@ -622,6 +721,8 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
             'none', math.nan, (), eval_days, 'none', False, False, path, n,
             censored)
     intermittent = label in ('intermittent', 'lumpy')
+    if intermittent:
+        y, m = _uncensor_occurrences(y, m)
     specs = INTERMITTENT_MODELS if intermittent else SMOOTH_MODELS
     span = EVAL_ORIGINS * (3 if intermittent else 1)
 
@@ -701,3 +802,432 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
     return DemandForecast(
         name, error, cand_errors, eval_days, label, weekly,
         yearly, path, n, censored, y, m, chosen, u)
+
+
+# --------------------------------------------------------------------------
+# Batch version: many items with the same history length at once
+# --------------------------------------------------------------------------
+
+# Below this many history days the batch falls back to the single-item
+# function (the origin spans of short histories differ item by item).
+BATCH_MIN_DAYS = 28 + 3 * EVAL_ORIGINS + 42 + 7
+# Items processed together (keeps the work arrays in cache).
+BATCH_CHUNK = 32
+
+
+def _weekday_profiles(y, m, weekday, n):
+    """:func:`_weekday_profile` for the rows of ``y`` at once."""
+    k = y.shape[0]
+    lo = max(0, n - 364)
+    mm = m[:, lo:n] > 0
+    ym = np.where(mm, y[:, lo:n], 0.0)
+    onehot = (weekday[lo:n, None] == np.arange(7)[None, :]).astype(float)
+    count = mm.astype(float) @ onehot
+    total = ym @ onehot
+    square = (ym * ym) @ onehot
+    size = count.sum(axis=1)
+    factors = np.ones((k, 7))
+    weekly = np.zeros(k, bool)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        mean_d = total / np.maximum(count, 1.0)
+        grand = total.sum(axis=1) / np.maximum(size, 1.0)
+        within = (square - count * mean_d * mean_d).sum(axis=1) \
+            / np.maximum(1.0, size - 7)
+        between = (count * (mean_d - grand[:, None]) ** 2).sum(axis=1) / 6.0
+        f_stat = np.where(within > 0, between / np.where(
+                within > 0, within, 1.0),
+            np.where(between > 0, np.inf, 0.0))
+    ok = (size >= 28) & (count.min(axis=1) >= 3) & (grand > 0) \
+        & (f_stat >= 2.0)
+    for i in np.flatnonzero(ok):
+        shrink = max(0.0, 1.0 - 1.0 / f_stat[i])
+        f = 1.0 + shrink * (mean_d[i] / grand[i] - 1.0)
+        f = np.maximum(f, 0.0)
+        f *= 7.0 / f.sum()
+        factors[i] = f
+        weekly[i] = True
+    return factors, weekly
+
+
+def _classify_rows(y, m):
+    """:func:`classify_demand` labels for the rows of ``y`` at once."""
+    valid = m > 0
+    pos = valid & (y > 0)
+    count = pos.sum(axis=1)
+    n_valid = valid.sum(axis=1)
+    labels = []
+    with np.errstate(invalid='ignore', divide='ignore'):
+        mean = np.where(pos, y, 0.0).sum(axis=1) / np.maximum(count, 1)
+        dev = np.where(pos, y - mean[:, None], 0.0)
+        cv2 = np.where(count > 1, (dev * dev).sum(axis=1)
+            / np.maximum(count, 1) / np.maximum(mean * mean, 1e-300), 0.0)
+        adi = n_valid / np.maximum(count, 1)
+    for i in range(y.shape[0]):
+        if count[i] == 0:
+            labels.append('none')
+        elif adi[i] < ADI_CUTOFF:
+            labels.append('smooth' if cv2[i] < CV2_CUTOFF else 'erratic')
+        else:
+            labels.append('intermittent' if cv2[i] < CV2_CUTOFF
+                else 'lumpy')
+    return labels
+
+
+def _fit_models_rows(specs, yd, md, u):
+    """:func:`_fit_models` for the rows of ``yd`` at once.
+
+    Returns:
+        ``(level, slope)`` of shape ``(k, len(specs), n + 1)``.
+    """
+    k, n = yd.shape
+    uu = u[:n]
+    base_y = md * yd
+    series = {'y': base_y, 'm': md}
+    if any(kind == 'T' for _, kind, _ in specs):
+        series['mu'] = md * uu
+        series['muu'] = series['mu'] * uu
+        series['yu'] = base_y * uu
+    names = []
+    lams = []
+    for _, kind, lam in specs:
+        row = ('y', 'm') if kind == 'L' else ('m', 'mu', 'muu', 'y', 'yu')
+        names.extend(row)
+        lams.extend((lam,) * len(row))
+    r = len(names)
+    # rows series-major, (r, k, n) -> (r * k, n): the rows of one discount
+    # are contiguous (views in _discounted_sums)
+    x = np.empty((r, k, n))
+    for j, name in enumerate(names):
+        x[j] = series[name]
+    sums = _discounted_sums(x.reshape(r * k, n), np.repeat(np.array(lams), k)
+        ).reshape(r, k, n + 1).transpose(1, 0, 2)
+    level = np.zeros((k, len(specs), n + 1))
+    slope = np.zeros((k, len(specs), n + 1))
+    j = 0
+    with np.errstate(invalid='ignore', divide='ignore'):
+        for i, (_, kind, _) in enumerate(specs):
+            if kind == 'L':
+                sy, s0 = sums[:, j], sums[:, j + 1]
+                level[:, i] = np.where(s0 > 1e-9, sy / np.maximum(
+                        s0, 1e-300), 0.0)
+                j += 2
+            else:
+                s0, s1, s2, sy, suy = (sums[:, j + q] for q in range(5))
+                det = s0 * s2 - s1 * s1
+                ok = (s0 >= 14.0) & (det > 1e-12 * np.maximum(
+                        s0 * s0, 1e-300))
+                b = np.where(ok, (s0 * suy - s1 * sy) / np.where(
+                        ok, det, 1.0), 0.0)
+                slope[:, i] = b
+                level[:, i] = np.where(s0 > 1e-9, (sy - b * s1) / np.maximum(
+                        s0, 1e-300), 0.0)
+                j += 5
+    return level, slope
+
+
+def _weighted_gram(w, x):
+    """``X' diag(w_r) X`` for every row ``w_r`` of ``w``: ``(k, p, p)``.
+
+    Only the upper triangle is computed (one matrix product), then
+    mirrored.
+    """
+    p = x.shape[1]
+    iu, ju = np.triu_indices(p)
+    upper = w @ (x[:, iu] * x[:, ju])
+    out = np.empty((w.shape[0], p, p))
+    out[:, iu, ju] = upper
+    out[:, ju, iu] = upper
+    return out
+
+
+def _yearly_profiles(y, m, base, fourier, u, fit_end, total):
+    """:func:`_yearly_profile` for the rows of ``y`` (one ``fit_end`` each).
+
+    Returns:
+        ``(profiles[k, total], significant[k])``.
+    """
+    k, n = y.shape
+    profiles = np.ones((k, total))
+    significant = np.zeros(k, bool)
+    days = np.arange(n)
+    sel = (m > 0) & (base[:, :n] > 0.05) & (days[None, :] < fit_end[:, None])
+    count = sel.sum(axis=1)
+    rows = np.flatnonzero(count >= 300)
+    if rows.size == 0:
+        return profiles, significant
+    sel = sel[rows]
+    x = _design(fourier, u, n)
+    width = x.shape[1]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        yy = np.where(sel, y[rows] / np.where(sel, base[rows, :n], 1.0),
+            0.0)
+    xtx = _weighted_gram(sel.astype(float), x)
+    xty = yy @ x
+    yty = (yy * yy).sum(axis=1)
+    level = yy.sum(axis=1) / count[rows]
+    bf, ok = _fourier_fit(xtx, xty, yty, count[rows], level)
+    for j in np.flatnonzero(ok):
+        i = rows[j]
+        profiles[i] = np.maximum(
+            1.0 + (fourier[:total] @ bf[j]) / level[j], 0.02)
+        significant[i] = True
+    return profiles, significant
+
+
+def _score_rows(level, slope, factor, u, y, m, origins, length):
+    """:func:`_score_family` for the rows at once (origins per row).
+
+    Args:
+        level, slope: ``(k, models, n + 1)``.
+        factor: ``(k, >= n)``.
+        origins: ``(k, s)`` int.
+        length: ``(k,)`` int.
+
+    Returns:
+        ``(mse[k, models], mean_actual[k])``.
+    """
+    k, n = y.shape
+    mf = m * factor[:, :n]
+    zero = np.zeros((k, 1))
+    cmf = np.concatenate((zero, np.cumsum(mf, axis=1)), axis=1)
+    cmuf = np.concatenate((zero, np.cumsum(mf * u[:n], axis=1)), axis=1)
+    cy = np.concatenate((zero, np.cumsum(m * y, axis=1)), axis=1)
+    ends = origins + length[:, None]
+    take = np.take_along_axis
+    d_f = take(cmf, ends, 1) - take(cmf, origins, 1)
+    d_uf = take(cmuf, ends, 1) - take(cmuf, origins, 1)
+    actual = take(cy, ends, 1) - take(cy, origins, 1)
+    idx = np.broadcast_to(origins[:, None, :],
+        (k, level.shape[1], origins.shape[1]))
+    fc = take(level, idx, 2) * d_f[:, None, :] \
+        + take(slope, idx, 2) * d_uf[:, None, :]
+    err = actual[:, None, :] - np.maximum(fc, 0.0)
+    return (err * err).mean(axis=2), actual.mean(axis=1)
+
+
+def _croston_rows(y, m, n):
+    """:func:`_croston_models` for the rows at once.
+
+    Returns:
+        ``(level[k, 2, n + 1], has_demand[k])``.
+    """
+    k = y.shape[0]
+    valid = m > 0
+    occ_mask = valid & (y > 0)
+    count = occ_mask.sum(axis=1)
+    width = max(1, int(count.max()))
+    rows, cols = np.nonzero(occ_mask)
+    first = np.concatenate(([0], np.cumsum(count)[:-1]))
+    rank = np.arange(rows.size) - first[rows]
+    cum_valid = np.cumsum(valid, axis=1)
+    sizes = np.zeros((k, width))
+    sizes[rows, rank] = y[rows, cols]
+    at = np.zeros((k, width))
+    at[rows, rank] = cum_valid[rows, cols]
+    intervals = np.diff(np.concatenate((np.zeros((k, 1)), at), axis=1),
+        axis=1)
+    ones = (np.arange(width)[None, :] < count[:, None]).astype(float)
+    alpha = 0.1
+    x = np.stack((sizes, ones, intervals, ones, sizes, ones), axis=1)
+    lam = np.tile([1 - alpha, 1 - alpha, 1 - alpha, 1 - alpha, 0.9, 0.9], k)
+    seq = _discounted_sums(x.reshape(6 * k, width), lam).reshape(
+        k, 6, width + 1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        z = np.where(seq[:, 1] > 0, seq[:, 0] / np.maximum(
+                seq[:, 1], 1e-300), 0.0)
+        a = np.where(seq[:, 3] > 0, seq[:, 2] / np.maximum(
+                seq[:, 3], 1e-300), 0.0)
+        sba = np.where(a > 0, (1.0 - alpha / 2.0) * z / np.maximum(
+                a, 1e-300), 0.0)
+        z_tsb = np.where(seq[:, 5] > 0, seq[:, 4] / np.maximum(
+                seq[:, 5], 1e-300), 0.0)
+    prob_sums = _discounted_sums(np.stack(
+            (m * (y > 0), m), axis=1).reshape(2 * k, n), 0.95).reshape(
+        k, 2, n + 1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        prob = np.where(prob_sums[:, 1] > 1e-9, prob_sums[:, 0] / np.maximum(
+                prob_sums[:, 1], 1e-300), 0.0)
+    # occurrences strictly before each origin t = 0..n
+    k_at = np.concatenate((np.zeros((k, 1), int),
+            np.cumsum(occ_mask, axis=1)), axis=1)
+    level = np.stack((np.take_along_axis(sba, k_at, 1),
+            prob * np.take_along_axis(z_tsb, k_at, 1)), axis=1)
+    return level, count > 0
+
+
+def forecast_demand_batch(sales, stockout, today, horizons, eval_days):
+    """:func:`forecast_demand` for many items with the same history length.
+
+    Args:
+        sales: 2-D array ``(items, days)`` of daily demand (oldest first).
+        stockout: 2-D boolean array of the same shape.
+        today: ``datetime.date`` of the first forecast day (common).
+        horizons: number of days to forecast, one per item.
+        eval_days: scoring window (days), one per item.
+
+    Returns:
+        A list of :class:`DemandForecast`, the same (up to rounding of
+        sums) as :func:`forecast_demand` item by item.  Histories shorter
+        than ``BATCH_MIN_DAYS`` are computed item by item.
+    """
+    y_all = np.asarray(sales, dtype=float)
+    s_all = np.asarray(stockout, dtype=bool)
+    k = y_all.shape[0]
+    horizons = [int(max(1, h)) for h in horizons]
+    eval_days = [int(e) for e in eval_days]
+    y_all = y_all[:, -MAX_HISTORY_DAYS:]
+    s_all = s_all[:, -MAX_HISTORY_DAYS:]
+    n = y_all.shape[1]
+    if n < BATCH_MIN_DAYS or k == 0:
+        return [forecast_demand(y_all[i], s_all[i], today, horizons[i],
+                eval_days[i]) for i in range(k)]
+    m_all = (~s_all).astype(float)
+    eval_days = [int(max(1, min(e, max(1, n // 3)))) for e in eval_days]
+    big_h = max(horizons)
+    total = n + big_h
+    weekday, fourier, u = _calendar(today.toordinal() - n, total)
+    censored = n - m_all.sum(axis=1)
+    dow, weekly = _weekday_profiles(y_all, m_all, weekday, n)
+    base = dow[:, weekday]
+    mask = np.where(weekly[:, None], m_all * (base[:, :n] > 0.05), m_all)
+    labels = _classify_rows(y_all, mask)
+    results = [None] * k
+    groups = {}
+    for i, label in enumerate(labels):
+        if label == 'none':
+            path = np.zeros(horizons[i])
+            path.setflags(write=False)
+            results[i] = DemandForecast(
+                'none', math.nan, (), eval_days[i], 'none', False, False,
+                path, n, int(censored[i]))
+        else:
+            groups.setdefault(label in ('intermittent', 'lumpy'),
+                []).append(i)
+    for intermittent, members in groups.items():
+        for start in range(0, len(members), BATCH_CHUNK):
+            rows = np.array(members[start:start + BATCH_CHUNK])
+            _forecast_rows(results, rows, intermittent, y_all[rows],
+                m_all[rows], base[rows], weekly[rows],
+                [labels[i] for i in rows], [eval_days[i] for i in rows],
+                [horizons[i] for i in rows], censored[rows], fourier, u, n,
+                total)
+    return results
+
+
+def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
+        eval_days, horizons, censored, fourier, u, n, total):
+    """Models, scoring and choice for rows of the same kind."""
+    k = rows.size
+    if intermittent:
+        y = y.copy()
+        m = m.copy()
+        for j in range(k):
+            y[j], m[j] = _uncensor_occurrences(y[j], m[j])
+    specs = INTERMITTENT_MODELS if intermittent else SMOOTH_MODELS
+    span = EVAL_ORIGINS * (3 if intermittent else 1)
+    ev = np.array(eval_days)
+    hi = n - ev
+    lo = np.maximum(min(MIN_ORIGIN, max(7, n // 3)), hi - span + 1)
+    # n >= BATCH_MIN_DAYS: every row has exactly ``span`` origins
+    origins = lo[:, None] + np.arange(span)[None, :]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        usable = base[:, :n] > 0.05
+        md = np.where(usable, m, 0.0)
+        yd = np.where(md > 0, y / np.where(usable, base[:, :n], 1.0), 0.0)
+    level, slope = _fit_models_rows(specs, yd, md, u)
+    kinds = [(kind, lam) for _, kind, lam in specs]
+    croston = [None] * k
+    if intermittent:
+        c_levels, has = _croston_rows(y, m, n)
+        for j in np.flatnonzero(has):
+            croston[j] = (('sba', 'tsb'), c_levels[j])
+    fam0_mse = np.zeros((k, len(specs)))
+    fam0_mean = np.zeros(k)
+    mse, mean_actual = _score_rows(level, slope, base, u, y, m, origins, ev)
+    fam0_mse[:] = mse
+    fam0_mean[:] = mean_actual
+    c_mse = [None] * k
+    if intermittent:
+        cm, _ = _score_rows(c_levels, np.zeros_like(c_levels), base, u, y, m,
+            origins, ev)
+        for j in range(k):
+            c_mse[j] = cm[j]
+    yearly = np.zeros(k, bool)
+    ylevel = yslope = factor1 = y_mse = None
+    y_specs = [x for x in specs if x[1] != 'C']
+    if n >= YEARLY_MIN_DAYS:
+        fit_end = np.maximum(n - span - ev + 1, 365)
+        profiles, yearly = _yearly_profiles(
+            y, m, base, fourier, u, fit_end, total)
+        yrows = np.flatnonzero(yearly)
+        if yrows.size:
+            factor1 = base[yrows] * profiles[yrows]
+            with np.errstate(invalid='ignore', divide='ignore'):
+                f = factor1[:, :n]
+                usable = f > 0.05
+                mdy = np.where(usable, m[yrows], 0.0)
+                ydy = np.where(mdy > 0, y[yrows] / np.where(usable, f, 1.0),
+                    0.0)
+            ylevel, yslope = _fit_models_rows(y_specs, ydy, mdy, u)
+            y_mse, _ = _score_rows(ylevel, yslope, factor1, u, y[yrows],
+                m[yrows], origins[yrows], ev[yrows])
+    yindex = {int(j): q for q, j in enumerate(np.flatnonzero(yearly))}
+    for j in range(k):
+        tag = '+weekly' if weekly[j] else ''
+        names0 = [name + tag for name, _, _ in specs]
+        kinds0 = list(kinds)
+        scored = [(float(v), 0, i) for i, v in enumerate(fam0_mse[j])]
+        if croston[j] is not None:
+            c_names = croston[j][0]
+            base_i = len(names0)
+            names0.extend(c_names)
+            kinds0.extend((('C', 0.0),) * len(c_names))
+            scored.extend((float(v), 0, base_i + i)
+                for i, v in enumerate(c_mse[j]))
+        families_names = [names0]
+        q = yindex.get(j)
+        if q is not None:
+            ytag = tag + '+yearly'
+            families_names.append([x[0] + ytag for x in y_specs])
+            scored.extend((float(v), 1, i) for i, v in enumerate(y_mse[q]))
+        best = scored[0]
+        for cand in scored[1:]:
+            if cand[0] < 0.97 * best[0]:
+                best = cand
+        mean = float(fam0_mean[j])
+        scale = mean if mean > 0 else 1.0
+        error = math.sqrt(best[0]) / scale
+        cand_errors = tuple(
+            (families_names[f][i], round(math.sqrt(v) / scale, 4))
+            for v, f, i in scored)
+        fam_index, row = best[1], best[2]
+        h = horizons[j]
+        end = n + h
+        if fam_index == 1:
+            name = families_names[1][row]
+            kind, _ = y_specs[row][1], y_specs[row][2]
+            factor = factor1[q][:end]
+            c_level = ylevel[q, row]
+            c_slope = yslope[q, row]
+        else:
+            name = names0[row]
+            kind = kinds0[row][0]
+            factor = base[j][:end]
+            if row < len(specs):
+                c_level = level[j, row]
+                c_slope = slope[j, row]
+            else:
+                c_level = croston[j][1][row - len(specs)]
+                c_slope = np.zeros_like(c_level)
+        has_slope = kind == 'T'
+        chosen = _ModelPath(name, c_level, c_slope if has_slope else None,
+            factor, 0)
+        path = chosen.level[n] * factor[n:end]
+        if has_slope:
+            path = path + chosen.slope[n] * u[n:end] * factor[n:end]
+        path = np.maximum(path, 0.0)
+        path.setflags(write=False)
+        results[rows[j]] = DemandForecast(
+            name, error, cand_errors, eval_days[j], labels[j],
+            bool(weekly[j]), fam_index == 1, path, n, int(censored[j]),
+            y[j], m[j], chosen, u[:end])

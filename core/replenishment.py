@@ -3,9 +3,11 @@
 # terms.
 """Self-setting order points: reorder point and order-up-to level.
 
-Pure numpy + standard library, no Tryton import.  The single entry point is
-:func:`compute_order_point`; the Tryton models and the simulator in
-``bench/replenishment_sim.py`` both call it.  See ``docs/replenishment.md``.
+Pure numpy + standard library, no Tryton import.  The entry point is
+:func:`compute_order_point`, and :func:`compute_order_points` does the same
+for many items at once (vectorised, same results); the Tryton models and
+the simulator in ``bench/replenishment_sim.py`` call them.  See
+``docs/replenishment.md``.
 
 Method in short:
 
@@ -41,10 +43,11 @@ from typing import Mapping, NamedTuple, Tuple
 
 import numpy as np
 
-from .demand import forecast_demand
+from .demand import MIN_ORIGIN, forecast_demand, forecast_demand_batch
 
 __all__ = [
     'OrderPoint', 'Explanation', 'LeadTime', 'compute_order_point',
+    'compute_order_points',
     'estimate_lead_time', 'lead_time_points', 'fill_rate_reorder_point',
     'cycle_shortage',
     'expected_shortage', 'normal_safety_stock', 'economic_order_quantity',
@@ -60,6 +63,16 @@ LEAD_TIME_POINTS = 7
 MAX_LEAD_TIME_OBSERVATIONS = 40
 # Minimum number of historical windows for the empirical distribution.
 MIN_WINDOWS = 30
+# Items whose reorder points are solved together by the batch function.
+FINISH_CHUNK = 32
+# Half-life (days) of the weight of past forecast errors.
+ERROR_HALF_LIFE = 120.0
+# Days of past origins and their number (thinned) for the window errors.
+ERROR_SPAN = 365
+ERROR_ORIGINS = 160
+INTERMITTENT_ERROR_SPAN = 730
+INTERMITTENT_ERROR_ORIGINS = 160
+INTERMITTENT_ERROR_HALF_LIFE = 365.0
 # Forecast days used for the annual demand rate of the EOQ.
 EOQ_RATE_DAYS = 91
 # Order quantities never exceed this many days of forecast demand.
@@ -718,6 +731,20 @@ def _undershoot(forecast, review_period, size, future_daily):
     return u2 * picked * ratio
 
 
+def _error_window(forecast):
+    """``(span days, max origins, half-life)`` of the past window errors.
+
+    Intermittent demand has few occurrences a year and its level changes
+    are mostly noise: its errors are taken over two years with a slower
+    decay, so the tail of the lead-time demand (several occurrences in one
+    lead time) is estimated from more events.
+    """
+    if forecast.demand_class in ('intermittent', 'lumpy'):
+        return (INTERMITTENT_ERROR_SPAN, INTERMITTENT_ERROR_ORIGINS,
+            INTERMITTENT_ERROR_HALF_LIFE)
+    return ERROR_SPAN, ERROR_ORIGINS, ERROR_HALF_LIFE
+
+
 def _protection_samples(forecast, lt_points, review_period):
     """Distribution of the demand a reorder point must cover.
 
@@ -732,7 +759,9 @@ def _protection_samples(forecast, lt_points, review_period):
     future = forecast.future_sum(periods)
     k = lengths.size
     uniq = np.unique(lengths)
-    fc, err, valid = forecast.window_errors(uniq)
+    span, max_origins, half_life = _error_window(forecast)
+    fc, err, valid, origins = forecast.window_errors(
+        uniq, max_origins, with_origins=True, span=span)
     col = np.searchsorted(uniq, lengths)
     counts = valid.sum(axis=0) if valid.size else np.zeros(uniq.size, int)
     future_daily = float(future.sum() / max(periods.sum(), 1e-9)) \
@@ -748,8 +777,12 @@ def _protection_samples(forecast, lt_points, review_period):
         else:
             scale = _error_scale(fc, err, valid, future)
         samples = future[None, :] + err * scale
-        weights = np.where(valid, 1.0, 0.0)
-        weights = weights / np.maximum(weights.sum(0), 1)[None, :] / k
+        # recent windows weigh more: the error distribution follows
+        # changes of regime (launch, decline) within months
+        age = forecast.n - origins
+        recency = 0.5 ** (age / half_life)
+        weights = np.where(valid, recency[:, None], 0.0)
+        weights = weights / np.maximum(weights.sum(0), 1e-300)[None, :] / k
         method = 'empirical'
     else:
         samples, weights = _lognormal_samples(forecast, periods, future)
@@ -854,6 +887,36 @@ def compute_order_point(sales, stockout, received_orders, quoted_lead_time,
             of ``sales`` and ``stockout``, a fill rate outside (0, 1), a
             non-positive pack multiple, bad dates.
     """
+    prepared = _prepare(sales, stockout, received_orders, quoted_lead_time,
+        unit_cost, pack_multiple, minimum_order_quantity, fill_rate,
+        review_period, ordering_cost, holding_rate, today)
+    forecast = forecast_demand(prepared.sales, prepared.stockout, today,
+        prepared.horizon, prepared.eval_days)
+    return _finish_rows([prepared], [forecast])[0]
+
+
+class _Prepared(NamedTuple):
+    """Checked inputs of one item and its lead time."""
+    sales: np.ndarray
+    stockout: np.ndarray
+    unit_cost: float
+    pack_multiple: float
+    minimum_order_quantity: float
+    fill_rate: float
+    review_period: float
+    ordering_cost: float
+    holding_rate: float
+    lead_time: LeadTime
+    lt_points: np.ndarray
+    protection_days: float
+    horizon: int
+    eval_days: int
+
+
+def _prepare(sales, stockout, received_orders, quoted_lead_time,
+        unit_cost, pack_multiple, minimum_order_quantity, fill_rate,
+        review_period, ordering_cost, holding_rate, today):
+    """Check the inputs of one item; lead time and forecast horizon."""
     if not isinstance(today, date):
         raise ValueError("today must be a datetime.date")
     try:
@@ -888,8 +951,17 @@ def compute_order_point(sales, stockout, received_orders, quoted_lead_time,
     horizon = int(math.ceil(max(lt_points.max() + review_period,
                 EOQ_RATE_DAYS))) + 1
     eval_days = int(min(max(round(protection_days), 7), 42))
-    forecast = forecast_demand(y, flags, today, horizon, eval_days)
+    return _Prepared(y, flags, unit_cost, pack_multiple,
+        minimum_order_quantity, fill_rate, review_period, ordering_cost,
+        holding_rate, lead_time, lt_points, protection_days, horizon,
+        eval_days)
 
+
+def _finish(prepared, forecast):
+    """Reorder point and order-up-to of one item from its forecast."""
+    (_, _, unit_cost, pack_multiple, minimum_order_quantity, fill_rate,
+        review_period, ordering_cost, holding_rate, lead_time, lt_points,
+        protection_days, _, _) = prepared
     mean_daily = float(forecast.path[:EOQ_RATE_DAYS].mean())
     annual_demand = mean_daily * 365.0
     lead_time_demand = float(forecast.future_sum(lead_time.mean))
@@ -925,6 +997,479 @@ def compute_order_point(sales, stockout, received_orders, quoted_lead_time,
         lead_time_demand, protection_demand, safety_stock, method,
         fill_rate, expected_fill, annual_demand, eoq, quantity,
         reorder_point, order_up_to, mean_daily)
+
+
+def _finish_rows(prepared, forecasts):
+    """:func:`_finish` for several items whose forecasts share ``n``.
+
+    The empirical lead-time demand distributions of all the items are
+    built and solved together (arrays padded to the largest number of
+    historical windows, the padding weighing 0); items without demand or
+    with a lognormal distribution (short history) go through
+    :func:`_finish`.
+
+    Returns:
+        A list of :class:`OrderPoint`.
+    """
+    k = len(prepared)
+    out = [None] * k
+    rows = []
+    for i, (item, forecast) in enumerate(zip(prepared, forecasts)):
+        if forecast.model == 'none' or forecast._model is None \
+                or forecast.n == 0:
+            out[i] = _finish(item, forecast)
+        else:
+            rows.append(i)
+    if not rows:
+        return out
+    n = forecasts[rows[0]].n
+    npts = len(prepared[rows[0]].lt_points)
+    # 1. per item scalars: forecast rates, order quantity, window layout
+    keep = []
+    layout = []
+    for i in rows:
+        item, forecast = prepared[i], forecasts[i]
+        path = forecast.path
+        mean_daily = float(path[:EOQ_RATE_DAYS].mean())
+        if mean_daily <= 0 or forecast.n != n \
+                or len(item.lt_points) != npts:
+            out[i] = _finish(item, forecast)
+            continue
+        lengths = np.maximum(1, np.rint(item.lt_points)).astype(int)
+        span, max_origins, _ = _error_window(forecast)
+        lo = min(MIN_ORIGIN, max(7, n // 3))
+        lo = max(lo, n - span - int(lengths.max()))
+        hi = n - int(lengths.min())
+        if hi < lo:
+            out[i] = _finish(item, forecast)
+            continue
+        step = max(1, (hi - lo + 1 + max_origins - 1) // max_origins)
+        origins = np.arange(hi, lo - 1, -step)[::-1]
+        valid_count = ((origins[:, None] + lengths[None, :]) <= n).sum(0)
+        if valid_count.min() < MIN_WINDOWS:
+            out[i] = _finish(item, forecast)
+            continue
+        keep.append(i)
+        layout.append((mean_daily, lengths, origins))
+    if not keep:
+        return out
+    k = len(keep)
+    width = max(o.size for _, _, o in layout)
+    big_h = max(forecasts[i].path.size for i in keep)
+    paths = np.zeros((k, big_h))
+    sizes = np.zeros(k, int)
+    lengths = np.zeros((k, npts), int)
+    periods = np.zeros((k, npts))
+    origins = np.zeros((k, width), int)
+    real = np.zeros((k, width), bool)
+    y = np.empty((k, n))
+    m = np.empty((k, n))
+    one_step = np.empty((k, n))
+    total_f = max(forecasts[i]._model.factor.size for i in keep)
+    level = np.empty((k, n + 1))
+    slope = np.zeros((k, n + 1))
+    cf = np.zeros((k, total_f + 1))
+    cuf = np.zeros((k, total_f + 1))
+    mean_lt = np.empty(k)
+    review = np.empty(k)
+    for j, i in enumerate(keep):
+        item, forecast = prepared[i], forecasts[i]
+        mean_daily, lens, orig = layout[j]
+        path = forecast.path
+        paths[j, :path.size] = path
+        sizes[j] = path.size
+        lengths[j] = lens
+        periods[j] = np.maximum(item.lt_points, 0.0)
+        origins[j, :orig.size] = orig
+        origins[j, orig.size:] = orig[-1]
+        real[j, :orig.size] = True
+        y[j] = forecast._y
+        m[j] = forecast._m
+        model = forecast._model
+        u = forecast._u
+        f = model.factor
+        level[j] = model.level
+        step_fc = model.level[:n] * f[:n]
+        cf[j, 1:f.size + 1] = np.cumsum(f)
+        cf[j, f.size + 1:] = cf[j, f.size]
+        if model.slope is not None:
+            slope[j] = model.slope
+            step_fc = step_fc + model.slope[:n] * u[:n] * f[:n]
+            cuf[j, 1:f.size + 1] = np.cumsum(u[:f.size] * f)
+            cuf[j, f.size + 1:] = cuf[j, f.size]
+        one_step[j] = np.maximum(step_fc, 0.0)
+        mean_lt[j] = item.lead_time.mean
+        review[j] = item.review_period
+    rk = np.arange(k)[:, None]
+    # forecast sums over the lead-time points (future_sum, vectorised)
+    cpath = np.concatenate((np.zeros((k, 1)), np.cumsum(paths, axis=1)),
+        axis=1)
+
+    def future_sum(days):
+        d = np.clip(days, 0, sizes.reshape((k,) + (1,) * (days.ndim - 1)))
+        lo_d = np.floor(d).astype(int)
+        hi_d = np.minimum(lo_d + 1, sizes.reshape(lo_d.shape[:1]
+                + (1,) * (days.ndim - 1)))
+        frac = d - lo_d
+        idx = rk if days.ndim == 2 else np.arange(k)
+        return cpath[idx, lo_d] + frac * (cpath[idx, hi_d] - cpath[idx, lo_d])
+
+    future = future_sum(periods)
+    lead_time_demand = future_sum(mean_lt)
+    # 2. past window errors (DemandForecast.window_errors, vectorised)
+    o = origins[:, :, None]
+    valid = ((o + lengths[:, None, :]) <= n) & real[:, :, None]
+    ends = np.minimum(o + lengths[:, None, :], n)
+    y_imp = np.where(m > 0, y, np.maximum(y, one_step))
+    cy = np.concatenate((np.zeros((k, 1)), np.cumsum(y_imp, axis=1)),
+        axis=1)
+    r3 = np.arange(k)[:, None, None]
+    actual = cy[r3, ends] - cy[r3, o]
+    lev = level[rk, origins][:, :, None]
+    fc = lev * (cf[r3, ends] - cf[r3, o])
+    if slope.any():
+        fc = fc + slope[rk, origins][:, :, None] * (
+            cuf[r3, ends] - cuf[r3, o])
+    fc = np.maximum(fc, 0.0)
+    err = actual - fc
+    intermittent = np.array([forecasts[i].demand_class in (
+                'intermittent', 'lumpy') for i in keep])
+    scale = _error_scale_rows(fc, err, valid, future)
+    scale[intermittent] = 1.0
+    samples = np.maximum(future[:, None, :] + err * scale, 0.0)
+    age = n - origins
+    half_life = np.array([_error_window(forecasts[i])[2] for i in keep])
+    recency = 0.5 ** (age / half_life[:, None])
+    weights = np.where(valid, recency[:, :, None], 0.0)
+    weights = weights / np.maximum(weights.sum(1), 1e-300)[:, None, :] / npts
+    samples = samples.reshape(k, -1)
+    weights = weights.reshape(k, -1)
+    # 3. undershoot
+    psum = periods.sum(1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        future_daily = np.where(psum > 0, future.sum(1) / np.maximum(
+                psum, 1e-9), paths[:, :7].mean(1))
+    under = _undershoot_rows(y, m, review, samples.shape[1], future_daily)
+    samples = samples + under
+    wsum = weights.sum(1)
+    protection_demand = (weights * samples).sum(1) / wsum
+    mean_under = np.array([under[j, :real[j].sum() * npts].mean()
+            for j in range(k)])
+    # 4. order quantities and fill-rate reorder points
+    results = []
+    cycle = np.empty(k)
+    quantities = np.empty(k)
+    eoqs = np.empty(k)
+    for j, i in enumerate(keep):
+        item = prepared[i]
+        mean_daily = layout[j][0]
+        annual_demand = mean_daily * 365.0
+        eoq = economic_order_quantity(annual_demand, item.ordering_cost,
+            item.unit_cost, item.holding_rate)
+        review_demand = mean_daily * item.review_period
+        wanted = max(eoq if math.isfinite(eoq) else 0.0, review_demand)
+        if not math.isfinite(eoq) or wanted > MAX_COVER_DAYS * mean_daily:
+            wanted = MAX_COVER_DAYS * mean_daily
+        wanted = max(wanted, mean_daily)
+        quantities[j] = round_order_quantity(
+            wanted, item.pack_multiple, item.minimum_order_quantity)
+        eoqs[j] = eoq
+        cycle[j] = max(quantities[j] + mean_under[j], review_demand)
+    fill = np.array([prepared[i].fill_rate for i in keep])
+    points, shortage = _solve_rows(samples, weights, cycle, fill,
+        lead_time_demand)
+    for j, i in enumerate(keep):
+        item, forecast = prepared[i], forecasts[i]
+        mean_daily = layout[j][0]
+        reorder_point = float(points[j])
+        expected_fill = 1.0 - float(shortage[j]) / cycle[j]
+        safety_stock = reorder_point - float(protection_demand[j])
+        out[i] = _result(forecast, item.lead_time, item.review_period,
+            item.protection_days, float(lead_time_demand[j]),
+            float(protection_demand[j]), safety_stock, 'empirical',
+            item.fill_rate, expected_fill, mean_daily * 365.0,
+            float(eoqs[j]), float(quantities[j]), reorder_point,
+            reorder_point + float(quantities[j]), mean_daily)
+    return out
+
+
+def _error_scale_rows(fc, err, valid, future):
+    """:func:`_error_scale` with a leading items axis."""
+    e2 = np.where(valid, err * err, 0.0)
+    f1 = np.where(valid, fc, 0.0)
+    f2 = f1 * f1
+    s11 = (f1 * f1).sum(1)
+    s12 = (f1 * f2).sum(1)
+    s22 = (f2 * f2).sum(1)
+    r1 = (f1 * e2).sum(1)
+    r2 = (f2 * e2).sum(1)
+    det = s11 * s22 - s12 * s12
+    with np.errstate(invalid='ignore', divide='ignore'):
+        a = np.where(det > 0, (r1 * s22 - r2 * s12) / det, 0.0)
+        b = np.where(det > 0, (r2 * s11 - r1 * s12) / det, 0.0)
+        a1 = np.where(s11 > 0, r1 / s11, 0.0)
+        b1 = np.where(s22 > 0, r2 / s22, 0.0)
+    neg_a = a < 0
+    neg_b = b < 0
+    a = np.where(neg_a, 0.0, np.where(neg_b, a1, a))
+    b = np.where(neg_a, b1, np.where(neg_b, 0.0, b))
+    ok = (a + b) > 0
+    a = a[:, None, :]
+    b = b[:, None, :]
+    v_now = a * fc + b * fc * fc
+    v_fut = a * future[:, None, :] + b * future[:, None, :] ** 2
+    with np.errstate(invalid='ignore', divide='ignore'):
+        scale = np.sqrt(np.where(v_now > 0, v_fut / v_now, 1.0))
+    scale = np.where(ok[:, None, :], np.clip(scale, 1.0 / 3.0, 3.0), 1.0)
+    return scale
+
+
+@lru_cache(maxsize=64)
+def _sorted_uniforms(size):
+    """Sort order and sorted values of the first ``size`` tiled uniforms."""
+    reps = -(-size // _UNIFORM.shape[1])
+    u1 = np.tile(_UNIFORM[0], reps)[:size]
+    order = np.argsort(u1, kind='stable')
+    values = u1[order]
+    for array in (order, values):
+        array.setflags(write=False)
+    return order, values
+
+
+def _undershoot_rows(y, m, review, size, future_daily):
+    """:func:`_undershoot` for rows with the same history length."""
+    k, n = y.shape
+    out = np.zeros((k, size))
+    lo = max(0, n - 365)
+    yy = y[:, lo:]
+    mm = m[:, lo:] > 0
+    reps = -(-size // _UNIFORM.shape[1])
+    u1 = np.tile(_UNIFORM[0], reps)[:size]
+    u2 = np.tile(_UNIFORM[1], reps)[:size]
+    z = np.zeros((k, yy.shape[1]))
+    keep = np.zeros((k, yy.shape[1]), bool)
+    rr = np.maximum(1, np.rint(review)).astype(int)
+    for j in range(k):
+        r = int(rr[j])
+        if r == 1:
+            z[j] = np.where(mm[j], yy[j], 0.0)
+            keep[j] = mm[j]
+        elif yy.shape[1] >= r:
+            c = np.concatenate(([0.0], np.cumsum(np.where(
+                            mm[j], yy[j], 0.0))))
+            cm = np.concatenate(([0], np.cumsum(mm[j])))
+            counts = cm[r:] - cm[:-r]
+            kk = counts > 0
+            with np.errstate(invalid='ignore', divide='ignore'):
+                z[j, :kk.size] = np.where(kk, (c[r:] - c[:-r]) * r
+                    / np.maximum(counts, 1), 0.0)
+            keep[j, :kk.size] = kk
+    count = keep.sum(1)
+    total = z.sum(1)
+    ok = (count > 0) & (total > 0)
+    if not ok.any():
+        return out
+    with np.errstate(invalid='ignore', divide='ignore'):
+        ratio = future_daily * rr / (total / np.maximum(count, 1))
+    ratio = np.where(np.isfinite(ratio), np.clip(ratio, 0.5, 2.0), 1.0)
+    cum = np.cumsum(z, axis=1) / np.where(ok, total, 1.0)[:, None]
+    last = z.shape[1] - 1 - np.argmax(keep[:, ::-1], axis=1)
+    # searching sorted keys is faster: sort the uniforms once, unsort after
+    order, sorted_u1 = _sorted_uniforms(size)
+    found = np.empty((k, size), int)
+    found[:, order] = _RowSearch(cum, side='left')(
+        np.broadcast_to(sorted_u1, (k, size)))
+    index = np.minimum(found, last[:, None])
+    picked = np.take_along_axis(z, index, 1)
+    out = np.where(ok[:, None], u2[None, :] * picked * ratio[:, None], 0.0)
+    return out
+
+
+class _RowSearch:
+    """``np.searchsorted(x[j], v[j], side)`` for every row j.
+
+    The sorted rows are laid end to end with an offset per row larger than
+    any value, so one call searches them all.
+    """
+
+    def __init__(self, x, side='right'):
+        self.side = side
+        k, w = x.shape
+        span = float(np.abs(x).max()) if x.size else 0.0
+        self.gap = 4.0 * span + 1.0
+        self.offset = np.arange(k)[:, None] * self.gap
+        self.flat = (x + self.offset).ravel()
+        self.base = np.arange(k)[:, None] * w
+        self.width = w
+
+    def __call__(self, values):
+        v = np.clip(values, -self.gap / 4.0, self.gap / 2.0) + self.offset
+        i = np.searchsorted(self.flat, v.ravel(), side=self.side).reshape(
+            v.shape) - self.base
+        return np.clip(i, 0, self.width)
+
+
+def _solve_rows(samples, weights, quantity, fill_rate, floor):
+    """Fill-rate reorder points of several items at once.
+
+    :func:`_solve_reorder_point` row by row (zero weights are padding),
+    then the floor at the lead-time demand.
+
+    Returns:
+        ``(reorder_points, shortage_per_cycle)`` arrays.
+    """
+    k = samples.shape[0]
+    x = np.maximum(samples, 0.0)
+    w = weights / weights.sum(1)[:, None]
+    # the order among equal values does not matter: the loss is only read
+    # at the boundaries between distinct values
+    order = np.argsort(x, axis=1)
+    x = np.take_along_axis(x, order, 1)
+    w = np.take_along_axis(w, order, 1)
+    zero = np.zeros((k, 1))
+    tw = np.concatenate((np.cumsum(w[:, ::-1], axis=1)[:, ::-1], zero), 1)
+    tx = np.concatenate((np.cumsum((w * x)[:, ::-1], axis=1)[:, ::-1],
+            zero), 1)
+    q = quantity[:, None]
+    allowed = (1.0 - fill_rate) * quantity
+    points = np.concatenate((zero, x, x - q), axis=1)
+    points = np.where(points >= 0.0, points, np.inf)
+    points.sort(axis=1, kind='stable')
+    finite = np.isfinite(points)
+    pts = np.where(finite, points, 0.0)
+    search = _RowSearch(x)
+    rows = np.arange(k)
+
+    def shortage(level):
+        """G(level) - G(level + Q), one level per row."""
+        a = search(level[:, None])[:, 0]
+        b = search((level + quantity)[:, None])[:, 0]
+        return (tx[rows, a] - level * tw[rows, a]) - (
+            tx[rows, b] - (level + quantity) * tw[rows, b])
+
+    # the shortage is non-increasing in s: bisection over the sorted
+    # breakpoints for the first one meeting the target
+    limit = allowed + 1e-12
+    lo = np.zeros(k, int)
+    hi = finite.sum(1) - 1
+    h_first = shortage(pts[rows, lo])
+    h_last = shortage(pts[rows, hi])
+    active = (h_first > limit) & (h_last <= limit)
+    while True:
+        gap = active & (hi - lo > 1)
+        if not gap.any():
+            break
+        mid = (lo + hi) // 2
+        ok = shortage(pts[rows, mid]) <= limit
+        hi = np.where(gap & ok, mid, hi)
+        lo = np.where(gap & ~ok, mid, lo)
+    p0 = pts[rows, lo]
+    p1 = pts[rows, hi]
+    h0 = shortage(p0)
+    h1 = shortage(p1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        between = p0 + (h0 - allowed) / (h0 - h1) * (p1 - p0)
+    linear = (h0 > h1) & (p1 > p0)
+    result = np.where(linear, between, p1)
+    short = np.where(linear, allowed, h1)
+    first = h_first <= limit
+    result = np.where(first, 0.0, np.where(active, result, p1))
+    short = np.where(first, h_first, np.where(active, short, h_last))
+    below = result < floor
+    if below.any():
+        result = np.where(below, floor, result)
+        short = np.where(below, shortage(np.where(below, floor, 0.0)),
+            short)
+    return result, short
+
+
+def _per_item(value, count, name):
+    """A scalar broadcast to ``count`` items, or a sequence of that size."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError("%s must be a number or a sequence" % name)
+    try:
+        length = len(value)
+    except TypeError:
+        return [value] * count
+    if length != count:
+        raise ValueError("%s must have one value per item (%d != %d)"
+            % (name, length, count))
+    return list(value)
+
+
+def compute_order_points(sales, stockout, received_orders, quoted_lead_time,
+        unit_cost, pack_multiple=1.0, minimum_order_quantity=0.0,
+        fill_rate=0.95, review_period=1.0, ordering_cost=0.0,
+        holding_rate=0.25, today=None):
+    """:func:`compute_order_point` for many items at once (vectorised).
+
+    The demand forecasting (the bulk of the work) runs on all the items
+    with the same history length together; the result of each item is the
+    same as :func:`compute_order_point` on that item alone (up to the
+    rounding of floating-point sums).
+
+    Args:
+        sales: 2-D array ``(items, days)`` of daily demand, or a sequence of
+            per-item sequences (items of different lengths are grouped by
+            length).
+        stockout: the stockout flags, same shape(s) as ``sales``.
+        received_orders: one sequence of ``(order_date, receipt_date)``
+            per item.
+        quoted_lead_time, unit_cost, pack_multiple, minimum_order_quantity,
+        fill_rate, review_period, ordering_cost, holding_rate: a number
+            (same for all the items) or one value per item.
+        today: ``datetime.date`` of the computation (same for all).
+
+    Returns:
+        A list of :class:`OrderPoint`, one per item, in input order.
+
+    Raises:
+        ValueError: as :func:`compute_order_point` (for the first bad
+            item), or when a per-item sequence has the wrong length.
+    """
+    if not isinstance(today, date):
+        raise ValueError("today must be a datetime.date")
+    count = len(sales)
+    if len(stockout) != count or len(received_orders) != count:
+        raise ValueError(
+            "sales, stockout and received_orders need one entry per item")
+    params = [_per_item(v, count, name) for name, v in (
+            ('quoted_lead_time', quoted_lead_time),
+            ('unit_cost', unit_cost), ('pack_multiple', pack_multiple),
+            ('minimum_order_quantity', minimum_order_quantity),
+            ('fill_rate', fill_rate), ('review_period', review_period),
+            ('ordering_cost', ordering_cost),
+            ('holding_rate', holding_rate))]
+    prepared = [_prepare(sales[i], stockout[i], received_orders[i],
+            *[p[i] for p in params[:1]], *[p[i] for p in params[1:]],
+            today) for i in range(count)]
+    by_length = {}
+    for i, item in enumerate(prepared):
+        by_length.setdefault(item.sales.size, []).append(i)
+    forecasts = [None] * count
+    for length, members in by_length.items():
+        y = np.empty((len(members), length))
+        flags = np.empty((len(members), length), bool)
+        for row, i in enumerate(members):
+            y[row] = prepared[i].sales
+            flags[row] = prepared[i].stockout
+        batch = forecast_demand_batch(y, flags, today,
+            [prepared[i].horizon for i in members],
+            [prepared[i].eval_days for i in members])
+        for i, forecast in zip(members, batch):
+            forecasts[i] = forecast
+    results = [None] * count
+    for members in by_length.values():
+        # chunks of one kind (intermittent items use more windows)
+        members = sorted(members, key=lambda i: forecasts[i].demand_class
+            in ('intermittent', 'lumpy'))
+        for start in range(0, len(members), FINISH_CHUNK):
+            part = members[start:start + FINISH_CHUNK]
+            for i, result in zip(part, _finish_rows(
+                        [prepared[i] for i in part],
+                        [forecasts[i] for i in part])):
+                results[i] = result
+    return results
 
 
 def _result(forecast, lead_time, review_period, protection_days,

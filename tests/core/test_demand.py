@@ -164,3 +164,102 @@ def test_window_errors_are_out_of_sample():
     _, err, valid = fc.window_errors(np.array([10]))
     assert valid.any()
     assert err[valid].max() > 10.0
+
+
+def test_batch_forecast_matches_single():
+    from core.demand import forecast_demand_batch
+    rng = np.random.default_rng(11)
+    k, n = 24, 800
+    t = np.arange(n)
+    rows = []
+    for i in range(k):
+        kind = i % 4
+        if kind == 0:
+            mean = np.full(n, rng.uniform(1, 30))
+        elif kind == 1:
+            mean = rng.uniform(1, 30) * (1 + 0.7 * np.sin(
+                    2 * np.pi * t / 365.25))
+        elif kind == 2:
+            mean = np.full(n, rng.uniform(0.02, 0.4)) * rng.uniform(1, 20)
+            mean = np.where(rng.random(n) < 0.1, mean * 10, 0.0)
+        else:
+            mean = np.zeros(n)
+        rows.append(rng.poisson(mean))
+    y = np.array(rows, dtype=float)
+    s = rng.random((k, n)) < 0.03
+    horizons = rng.integers(92, 200, k)
+    evals = rng.integers(7, 43, k)
+    batch = forecast_demand_batch(y, s, TODAY, horizons, evals)
+    for i in range(k):
+        one = forecast_demand(y[i], s[i], TODAY, horizons[i], evals[i])
+        assert one.model == batch[i].model
+        assert one.demand_class == batch[i].demand_class
+        assert one.path.size == batch[i].path.size
+        np.testing.assert_allclose(one.path, batch[i].path, rtol=1e-9,
+            atol=1e-12)
+        if not math.isnan(one.error):
+            assert one.error == pytest.approx(batch[i].error, rel=1e-9)
+
+
+def test_sharp_seasonal_peak_gets_enough_harmonics():
+    # a three-week peak (x4) once a year: three harmonics flatten it to
+    # about half its height (1.9 x the mean instead of 3.4); the BIC choice
+    # of the number of harmonics keeps most of it
+    from core.demand import _calendar, _yearly_profile
+    n, horizon = 900, 60
+    ordinals = np.array([day_of(n, i).toordinal() for i in range(n)])
+    peak = TODAY.toordinal() + 20
+
+    def season(o):
+        d = ((o - peak + 182.6) % 365.25) - 182.6
+        return 10.0 * (1 + 3.0 * np.exp(-(d / 12.0) ** 2))
+
+    rng = np.random.default_rng(8)
+    sales = rng.poisson(season(ordinals)).astype(float)
+    _, fourier, u = _calendar(TODAY.toordinal() - n, n + horizon)
+    profile, significant = _yearly_profile(sales, np.ones(n),
+        np.ones(n + horizon), fourier, u, n - 112, n + horizon)
+    assert significant
+    true_peak = season(np.array([peak]))[0] / season(ordinals).mean()
+    assert profile[n:].max() > 0.85 * true_peak
+
+
+def test_yearly_profile_ignores_noise():
+    rng = np.random.default_rng(9)
+    n = 900
+    sales = rng.poisson(12, n).astype(float)
+    fc = forecast_demand(sales, np.zeros(n, bool), TODAY, 60, 21)
+    assert not fc.yearly
+
+
+def test_stockout_day_with_sales_is_a_large_occurrence():
+    from core.demand import _uncensor_occurrences
+    y = np.array([0, 5, 0, 10, 0, 20, 0, 4, 12, 0], float)
+    m = np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0], float)
+    y2, m2 = _uncensor_occurrences(y, m)
+    # partial sale 4: mean of the sizes >= 4 (5, 10, 20); 12: only 20
+    assert y2[7] == pytest.approx(35 / 3)
+    assert y2[8] == pytest.approx(20)
+    assert m2[7] == m2[8] == 1 and m2[9] == 0
+    assert y2[9] == 0
+    # inputs untouched
+    assert y[7] == 4 and m[7] == 0
+
+
+def test_lost_sales_do_not_bias_intermittent_demand_low():
+    rng = np.random.default_rng(10)
+    n = 700
+    occur = rng.random(n) < 0.06
+    sizes = rng.integers(5, 40, n).astype(float)
+    demand = np.where(occur, sizes, 0.0)
+    # the largest occurrences ran the item out: only part was sold
+    flags = occur & (sizes >= 30)
+    sales = np.where(flags, np.floor(sizes / 3), demand)
+    truth = demand.mean()
+    corrected = forecast_demand(sales, flags, TODAY, 60, 21)
+    # what dropping those days (weight 0) would give
+    dropped = forecast_demand(np.where(flags, 0.0, sales), flags, TODAY,
+        60, 21)
+    assert corrected.demand_class in ('intermittent', 'lumpy')
+    assert abs(corrected.path.mean() - truth) < abs(
+        dropped.path.mean() - truth)

@@ -388,3 +388,152 @@ def test_rejects_bad_series():
         call([1, float('nan'), 3])
     with pytest.raises(ValueError):
         call([1, 2, 3], orders=[(TODAY, TODAY - timedelta(days=2))])
+
+
+# --------------------------------------------------------------------------
+# Batch entry point
+# --------------------------------------------------------------------------
+
+def _random_catalogue(seed, count, days):
+    rng = np.random.default_rng(seed)
+    t = np.arange(days)
+    sales, flags, orders = [], [], []
+    for i in range(count):
+        kind = i % 6
+        base = rng.uniform(0.5, 40)
+        if kind == 0:
+            mean = np.full(days, base)
+        elif kind == 1:
+            mean = base * (1 + 0.6 * np.sin(2 * np.pi * (t + rng.uniform(
+                            0, 365)) / 365.25))
+        elif kind == 2:
+            mean = base * np.maximum(0.2, 1 + rng.uniform(-1, 1) * t / days)
+        elif kind == 3:
+            mean = np.where(rng.random(days) < rng.uniform(0.03, 0.3),
+                rng.uniform(1, 20), 0.0)
+        elif kind == 4:
+            mean = base * np.where(t % 7 >= 5, 0.2, 1.0)
+        else:
+            mean = np.zeros(days)
+        sales.append(rng.poisson(mean * rng.gamma(2.0, 0.5, days)).astype(
+                float))
+        flags.append(rng.random(days) < rng.uniform(0, 0.05))
+        lts = rng.integers(2, 40, rng.integers(0, 16))
+        orders.append(receipts(lts.tolist()))
+    params = dict(
+        quoted_lead_time=rng.integers(1, 45, count).tolist(),
+        unit_cost=rng.uniform(0, 100, count).tolist(),
+        pack_multiple=rng.choice([1, 5, 12], count).tolist(),
+        minimum_order_quantity=rng.choice([0, 0, 50], count).tolist(),
+        fill_rate=rng.choice([0.9, 0.95, 0.98], count).tolist(),
+        review_period=rng.choice([1, 1, 3, 7], count).tolist(),
+        ordering_cost=rng.uniform(0, 60, count).tolist(),
+        holding_rate=0.25)
+    return sales, flags, orders, params
+
+
+def _same(a, b):
+    ea, eb = a.explanation, b.explanation
+    assert ea.model == eb.model
+    assert ea.demand_class == eb.demand_class
+    assert ea.distribution == eb.distribution
+    for name in ('reorder_point', 'order_up_to', 'safety_stock',
+            'expected_fill_rate', 'protection_demand', 'lead_time_demand',
+            'mean_daily_demand', 'order_quantity'):
+        assert getattr(ea, name) == pytest.approx(
+            getattr(eb, name), rel=1e-7, abs=1e-7), name
+    assert a.reorder_point == pytest.approx(b.reorder_point, rel=1e-7,
+        abs=1e-7)
+    assert a.order_up_to == pytest.approx(b.order_up_to, rel=1e-7, abs=1e-7)
+
+
+@pytest.mark.parametrize('seed,days', [(1, 730), (2, 500), (3, 1200)])
+def test_batch_matches_single_item(seed, days):
+    from core.replenishment import compute_order_points
+    sales, flags, orders, params = _random_catalogue(seed, 60, days)
+    batch = compute_order_points(sales, flags, orders, today=TODAY,
+        **params)
+    assert len(batch) == len(sales)
+    for i in range(len(sales)):
+        single = compute_order_point(sales[i], flags[i], orders[i],
+            today=TODAY, **{k: (v[i] if isinstance(v, list) else v)
+                for k, v in params.items()})
+        _same(single, batch[i])
+
+
+def test_batch_mixed_lengths_and_2d_array():
+    from core.replenishment import compute_order_points
+    sales, flags, orders, params = _random_catalogue(4, 12, 800)
+    # ragged: some items with a short history (computed item by item)
+    ragged = [s[-(60 + 50 * i):] for i, s in enumerate(sales)]
+    ragged_flags = [f[-(60 + 50 * i):] for i, f in enumerate(flags)]
+    batch = compute_order_points(ragged, ragged_flags, orders, today=TODAY,
+        **params)
+    for i in range(len(sales)):
+        single = compute_order_point(ragged[i], ragged_flags[i], orders[i],
+            today=TODAY, **{k: (v[i] if isinstance(v, list) else v)
+                for k, v in params.items()})
+        _same(single, batch[i])
+    array = compute_order_points(np.array(sales), np.array(flags), orders,
+        today=TODAY, **params)
+    listed = compute_order_points(sales, flags, orders, today=TODAY,
+        **params)
+    for a, b in zip(array, listed):
+        _same(a, b)
+
+
+def test_batch_rejects_bad_input():
+    from core.replenishment import compute_order_points
+    assert compute_order_points([], [], [], 7, 1.0, today=TODAY) == []
+    with pytest.raises(ValueError):
+        compute_order_points([[1, 2]], [[False, False]], [()], [7, 8], 1.0,
+            today=TODAY)
+    with pytest.raises(ValueError):
+        compute_order_points([[1, 2]], [[False, False]], [], 7, 1.0,
+            today=TODAY)
+    with pytest.raises(ValueError):
+        compute_order_points([[1, -2]], [[False, False]], [()], 7, 1.0,
+            today=TODAY)
+    with pytest.raises(ValueError):
+        compute_order_points([[1, 2]], [[False, False]], [()], 7, 1.0)
+
+
+def test_recent_errors_weigh_more():
+    # same noise, once in the past year and once recently: the item whose
+    # demand became erratic recently needs more safety stock than the one
+    # that calmed down
+    rng = np.random.default_rng(5)
+    n = 730
+    noise = rng.standard_normal(n)
+    recent = np.arange(n) >= n - 150
+    calm_then_wild = np.maximum(0, np.round(
+            20 + np.where(recent, 9, 2) * noise))
+    wild_then_calm = np.maximum(0, np.round(
+            20 + np.where(recent, 2, 9) * noise))
+    a = call(calm_then_wild, ordering_cost=5).explanation
+    b = call(wild_then_calm, ordering_cost=5).explanation
+    assert a.safety_stock > b.safety_stock
+
+
+@FAST
+@given(st.lists(st.lists(st.floats(0, 80), min_size=1, max_size=60),
+        min_size=1, max_size=5),
+    st.floats(0.5, 300), st.floats(0.5, 0.99), st.floats(0, 60))
+def test_batch_solver_matches_single_solver(rows, q, beta, floor):
+    from core.replenishment import _solve_rows
+    width = max(len(r) for r in rows)
+    samples = np.zeros((len(rows), width))
+    weights = np.zeros((len(rows), width))
+    for j, r in enumerate(rows):
+        samples[j, :len(r)] = r
+        weights[j, :len(r)] = 1.0   # zero weights are padding
+    quantity = np.full(len(rows), q)
+    fill = np.full(len(rows), beta)
+    points, short = _solve_rows(samples, weights, quantity, fill,
+        np.full(len(rows), floor))
+    for j, r in enumerate(rows):
+        s = fill_rate_reorder_point(r, np.ones(len(r)), q, beta)
+        s = max(s, floor)
+        assert points[j] == pytest.approx(s, rel=1e-9, abs=1e-9)
+        assert short[j] == pytest.approx(cycle_shortage(
+                r, np.ones(len(r)), s, q), rel=1e-9, abs=1e-9)
