@@ -14,7 +14,7 @@ from core.demand import (
 
 TODAY = date(2024, 6, 1)
 FAST = settings(max_examples=40, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 def day_of(n, i, today=TODAY):
