@@ -246,20 +246,9 @@ def reconcile(company_id, date):
         differences)
 
 
-class ReconcileStart(ModelView):
+class ReconcileStart(ValuationContext):
     "Reconcile Stock Valuation Start"
     __name__ = 'stock.valuation.reconcile.start'
-
-    company = fields.Many2One('company.company', "Company", required=True)
-    date = fields.Date("Date", required=True)
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
-
-    @classmethod
-    def default_date(cls):
-        return Pool().get('ir.date').today()
 
 
 class ReconcileResult(ModelView):
