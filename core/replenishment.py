@@ -795,21 +795,21 @@ def _protection_samples(forecast, lt_points, review_period):
     return samples, weights, method, protection_demand, float(under.mean())
 
 
-def _error_scale(fc, err, valid, future):
-    """Rescale past window errors to the coming demand level.
+def _variance_fit(fc, err, valid, axis):
+    """Fit ``v(F) = a F + b F^2`` (a, b >= 0) of the window errors against
+    the window forecasts, summing over ``axis``.
 
-    Fits the variance function ``v(F) = a F + b F^2`` (a, b >= 0) of the
-    window errors against the window forecasts and returns
-    ``sqrt(v(F_future) / v(F_past))`` clipped to [1/3, 3].
+    Returns:
+        (a, b, ok): the coefficients and where the fit is usable.
     """
     e2 = np.where(valid, err * err, 0.0)
     f1 = np.where(valid, fc, 0.0)
     f2 = f1 * f1
-    s11 = (f1 * f1).sum(0)
-    s12 = (f1 * f2).sum(0)
-    s22 = (f2 * f2).sum(0)
-    r1 = (f1 * e2).sum(0)
-    r2 = (f2 * e2).sum(0)
+    s11 = (f1 * f1).sum(axis)
+    s12 = (f1 * f2).sum(axis)
+    s22 = (f2 * f2).sum(axis)
+    r1 = (f1 * e2).sum(axis)
+    r2 = (f2 * e2).sum(axis)
     det = s11 * s22 - s12 * s12
     with np.errstate(invalid='ignore', divide='ignore'):
         a = np.where(det > 0, (r1 * s22 - r2 * s12) / det, 0.0)
@@ -820,7 +820,17 @@ def _error_scale(fc, err, valid, future):
     neg_b = b < 0
     a = np.where(neg_a, 0.0, np.where(neg_b, a1, a))
     b = np.where(neg_a, b1, np.where(neg_b, 0.0, b))
-    ok = (a + b) > 0
+    return a, b, (a + b) > 0
+
+
+def _error_scale(fc, err, valid, future):
+    """Rescale past window errors to the coming demand level.
+
+    Fits the variance function ``v(F) = a F + b F^2`` (a, b >= 0) of the
+    window errors against the window forecasts and returns
+    ``sqrt(v(F_future) / v(F_past))`` clipped to [1/3, 3].
+    """
+    a, b, ok = _variance_fit(fc, err, valid, axis=0)
     v_now = a * fc + b * fc * fc
     v_fut = a * future + b * future * future
     with np.errstate(invalid='ignore', divide='ignore'):
@@ -1195,25 +1205,7 @@ def _finish_rows(prepared, forecasts):
 
 def _error_scale_rows(fc, err, valid, future):
     """:func:`_error_scale` with a leading items axis."""
-    e2 = np.where(valid, err * err, 0.0)
-    f1 = np.where(valid, fc, 0.0)
-    f2 = f1 * f1
-    s11 = (f1 * f1).sum(1)
-    s12 = (f1 * f2).sum(1)
-    s22 = (f2 * f2).sum(1)
-    r1 = (f1 * e2).sum(1)
-    r2 = (f2 * e2).sum(1)
-    det = s11 * s22 - s12 * s12
-    with np.errstate(invalid='ignore', divide='ignore'):
-        a = np.where(det > 0, (r1 * s22 - r2 * s12) / det, 0.0)
-        b = np.where(det > 0, (r2 * s11 - r1 * s12) / det, 0.0)
-        a1 = np.where(s11 > 0, r1 / s11, 0.0)
-        b1 = np.where(s22 > 0, r2 / s22, 0.0)
-    neg_a = a < 0
-    neg_b = b < 0
-    a = np.where(neg_a, 0.0, np.where(neg_b, a1, a))
-    b = np.where(neg_a, b1, np.where(neg_b, 0.0, b))
-    ok = (a + b) > 0
+    a, b, ok = _variance_fit(fc, err, valid, axis=1)
     a = a[:, None, :]
     b = b[:, None, :]
     v_now = a * fc + b * fc * fc
