@@ -157,51 +157,61 @@ class ConcurrentDeliveryTestCase(unittest.TestCase):
                 Move.do(receipts)
         return product.id, average.id
 
-    def deliver(self, barrier, results):
-        waited = []
+    def race(self, new_move):
+        """Run two transactions that each create a move with new_move(pool)
+        and do it, both reaching the costing at the same time.
 
-        def work():
-            pool = Pool()
-            Move = pool.get('stock.move')
-            Location = pool.get('stock.location')
-            Product = pool.get('product.product')
-            product = Product(self.product_id)
-            storage, = Location.search([('code', '=', 'STO')])
-            customer, = Location.search([('code', '=', 'CUS')])
-            move = Move(product=product, quantity=50,
-                unit=product.default_uom, from_location=storage,
-                to_location=customer, unit_price=Decimal(20),
-                currency=pool.get('company.company')(
-                    Transaction().context['company']).currency,
-                effective_date=dt.date.today())
-            move.save()
-            Move.assign([move])
-            # Both transactions reach the costing at the same time (the
-            # first time; a retry runs on its own).
-            if not waited:
-                waited.append(True)
-                barrier.wait(timeout=30)
-            with Transaction().set_context(_skip_warnings=True):
-                Move.do([move])
-            return move.id
-        try:
-            results.append(run_in_transaction(work))
-        except Exception as exception:  # reported by the main thread
-            results.append(exception)
-
-    def test_concurrent_fifo_deliveries(self):
-        "Test two concurrent deliveries consume different FIFO layers"
+        Returns the ids of the two moves.
+        """
         barrier = threading.Barrier(2)
         results = []
-        threads = [threading.Thread(target=self.deliver,
-                args=(barrier, results)) for _ in range(2)]
+
+        def run():
+            waited = []
+
+            def work():
+                pool = Pool()
+                Move = pool.get('stock.move')
+                move = new_move(pool)
+                move.save()
+                Move.assign([move])
+                # Only the first attempt waits: a retry runs on its own.
+                if not waited:
+                    waited.append(True)
+                    barrier.wait(timeout=30)
+                Move.do([move])
+                return move.id
+            try:
+                results.append(run_in_transaction(work))
+            except Exception as exception:  # reported below
+                results.append(exception)
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(120)
-        errors = [r for r in results if isinstance(r, Exception)]
-        self.assertEqual(errors, [])
+        self.assertEqual(
+            [r for r in results if isinstance(r, Exception)], [])
         self.assertEqual(len(results), 2)
+        return results
+
+    def test_concurrent_fifo_deliveries(self):
+        "Test two concurrent deliveries consume different FIFO layers"
+        def delivery(pool):
+            Move = pool.get('stock.move')
+            Location = pool.get('stock.location')
+            Product = pool.get('product.product')
+            Company = pool.get('company.company')
+            product = Product(self.product_id)
+            storage, = Location.search([('code', '=', 'STO')])
+            customer, = Location.search([('code', '=', 'CUS')])
+            return Move(product=product, quantity=50,
+                unit=product.default_uom, from_location=storage,
+                to_location=customer, unit_price=Decimal(20),
+                currency=Company(Transaction().context['company']).currency,
+                effective_date=dt.date.today())
+        results = self.race(delivery)
 
         with Transaction().start(DB_NAME, 1):
             pool = Pool()
@@ -225,45 +235,19 @@ class ConcurrentDeliveryTestCase(unittest.TestCase):
             self.assertEqual(
                 sum(l.debit - l.credit for l in cogs_lines), Decimal(600))
 
-    def transfer(self, barrier, results):
-        waited = []
-
-        def work():
-            pool = Pool()
+    def test_concurrent_transfers(self):
+        "Test two concurrent transfers leave no value without quantity"
+        def transfer(pool):
             Move = pool.get('stock.move')
             Location = pool.get('stock.location')
             Product = pool.get('product.product')
             product = Product(self.average_id)
             bin_a, = Location.search([('code', '=', 'A')])
             bin_b, = Location.search([('code', '=', 'B')])
-            move = Move(product=product, quantity=5,
+            return Move(product=product, quantity=5,
                 unit=product.default_uom, from_location=bin_a,
                 to_location=bin_b, effective_date=dt.date.today())
-            move.save()
-            Move.assign([move])
-            if not waited:
-                waited.append(True)
-                barrier.wait(timeout=30)
-            Move.do([move])
-            return move.id
-        try:
-            results.append(run_in_transaction(work))
-        except Exception as exception:  # reported by the main thread
-            results.append(exception)
-
-    def test_concurrent_transfers(self):
-        "Test two concurrent transfers leave no value without quantity"
-        barrier = threading.Barrier(2)
-        results = []
-        threads = [threading.Thread(target=self.transfer,
-                args=(barrier, results)) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-        self.assertEqual(
-            [r for r in results if isinstance(r, Exception)], [])
-        self.assertEqual(len(results), 2)
+        self.race(transfer)
 
         with Transaction().start(DB_NAME, 1):
             pool = Pool()
