@@ -11,6 +11,7 @@ and the category when it is missing.
 import datetime as dt
 from decimal import Decimal
 
+from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.account_product.product import (
     account_used, template_property)
@@ -193,6 +194,26 @@ class Product(metaclass=PoolMeta):
                     ('state', '=', 'posted'),
                     ]) if e.id not in known]
         Layer.save(Layer.revaluations(entries))
+
+    def _update_cost_price_move(self, amount, company, period, date):
+        pool = Pool()
+        Account = pool.get('account.account')
+        move = super()._update_cost_price_move(amount, company, period, date)
+        # A landed cost revalues the goods on hand against its own account
+        # (see models/landed_cost.py), not goods received not invoiced.
+        landed_cost = Transaction().context.get(
+            '_perpetual_inventory_landed_cost')
+        if landed_cost:
+            counterpart = Account(landed_cost['account'])
+            stock = self.account_stock_used
+            for line in move.lines:
+                if line.account != stock:
+                    line.account = counterpart
+            move.description = gettext(
+                'perpetual_inventory.msg_landed_cost_revaluation',
+                landed_cost=landed_cost['landed_cost'],
+                product=self.rec_name)
+        return move
 
     def get_fifo_move(self, quantity=0.0, date=None):
         "Return (move, quantity) to consume, newest first under LIFO"
