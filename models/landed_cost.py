@@ -29,6 +29,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelView, Workflow
 from trytond.modules.account_product.exceptions import AccountError
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from ..exceptions import ValuationAccountError
@@ -46,6 +47,15 @@ class AccountMove(metaclass=PoolMeta):
 
 class LandedCost(metaclass=PoolMeta):
     __name__ = 'account.landed_cost'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # the categories and products carry company-dependent accounts
+        for field in (cls.categories, cls.products):
+            field.context = dict(field.context or {})
+            field.context.setdefault('company', Eval('company', -1))
+            field.depends = set(field.depends or ()) | {'company'}
 
     @classmethod
     @ModelView.button

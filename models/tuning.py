@@ -17,8 +17,8 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from ..core.replenishment import (
-    abc_classify, compute_order_point, dampen_order_point)
+from ..core import replenishment as core
+from ..core.replenishment import abc_classify, dampen_order_point
 from ..exceptions import TuningError
 from . import history as history_
 
@@ -33,27 +33,53 @@ ABC_CLASSES = [
 def compute_order_points(items, today):
     """Return the core result (or the ValueError) of each item.
 
-    ``items`` are ``(history, fill_rate, parameters)``; this is the only
-    place the models call the core, so it can become a batch call.
+    ``items`` are ``(history, fill_rate, parameters)``.  The items go to
+    the vectorised core together; when the core refuses one, each item is
+    computed alone so that only the bad ones fail.
     """
-    results = []
-    for history, fill_rate, parameters in items:
-        try:
-            results.append(compute_order_point(
-                    history.sales, history.stockout,
-                    history.received_orders,
-                    parameters['quoted_lead_time'],
-                    history.unit_cost,
-                    pack_multiple=history.pack_multiple,
-                    minimum_order_quantity=history.minimum_order_quantity,
-                    fill_rate=fill_rate,
-                    review_period=parameters['review_period'],
-                    ordering_cost=parameters['ordering_cost'],
-                    holding_rate=parameters['holding_rate'],
-                    today=today))
-        except ValueError as exception:
-            results.append(exception)
-    return results
+    if not items:
+        return []
+    histories = [h for h, _, _ in items]
+
+    def per_item(name):
+        return [p[name] for _, _, p in items]
+    try:
+        return core.compute_order_points(
+            [h.sales for h in histories],
+            [h.stockout for h in histories],
+            [h.received_orders for h in histories],
+            per_item('quoted_lead_time'),
+            [h.unit_cost for h in histories],
+            pack_multiple=[h.pack_multiple for h in histories],
+            minimum_order_quantity=[
+                h.minimum_order_quantity for h in histories],
+            fill_rate=[f for _, f, _ in items],
+            review_period=per_item('review_period'),
+            ordering_cost=per_item('ordering_cost'),
+            holding_rate=per_item('holding_rate'),
+            today=today)
+    except ValueError:
+        if len(items) == 1:
+            history, fill_rate, parameters = items[0]
+            try:
+                return [core.compute_order_point(
+                        history.sales, history.stockout,
+                        history.received_orders,
+                        parameters['quoted_lead_time'],
+                        history.unit_cost,
+                        pack_multiple=history.pack_multiple,
+                        minimum_order_quantity=(
+                            history.minimum_order_quantity),
+                        fill_rate=fill_rate,
+                        review_period=parameters['review_period'],
+                        ordering_cost=parameters['ordering_cost'],
+                        holding_rate=parameters['holding_rate'],
+                        today=today)]
+            except ValueError as exception:
+                return [exception]
+        middle = len(items) // 2
+        return (compute_order_points(items[:middle], today)
+            + compute_order_points(items[middle:], today))
 
 
 def round_digits(Model, values):
