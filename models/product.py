@@ -18,9 +18,12 @@ from trytond.modules.account_product.product import (
 from trytond.modules.product import round_price
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, without_check_access
 
 from ..core import costing
+
+RESTATE_KEY = '_perpetual_inventory_restate'
 
 account_names = [
     'account_cogs', 'account_stock_over_short', 'account_price_variance']
@@ -179,21 +182,96 @@ class Product(metaclass=PoolMeta):
             last_cost=self.get_multivalue('cost_price') or Decimal(0))
 
     @classmethod
+    def recompute_cost_price(cls, products, start=None):
+        """Recompute as Tryton does, then restate the outgoing moves.
+
+        Tryton rewrites the cost price of the moves from ``start``; the
+        entries of the outgoing ones are restated by the difference (see
+        ``update_cost_price``), and the goods on hand are revalued by what
+        is left.
+        """
+        pool = Pool()
+        Move = pool.get('stock.move')
+        goods = [p for p in products if p.type == 'goods']
+        before = {}
+        for sub in grouped_slice(goods):
+            domain = [
+                ('product', 'in', [p.id for p in sub]),
+                cls._domain_moves_cost(),
+                cls._domain_out_moves_cost(),
+                ]
+            if start:
+                domain.append(('effective_date', '>=', start))
+            for move in Move.search(domain, order=[]):
+                before[move.id] = move.cost_price
+        with Transaction().set_context(**{RESTATE_KEY: before}):
+            super().recompute_cost_price(products, start=start)
+
+    @classmethod
     def update_cost_price(cls, costs):
-        "Record the revaluation entries of continental as valuation layers"
+        """Post the restatements and the revaluation of the goods on hand.
+
+        Within a recomputation, the outgoing moves whose cost changed are
+        restated first (their event account against Inventory); the goods
+        on hand are then revalued as continental does (new minus old cost,
+        times the quantity on hand) less what the restatements already
+        moved, so that the inventory account is not adjusted twice.
+        Every entry on an inventory account gets its valuation layer.
+        """
         pool = Pool()
         AccountMove = pool.get('account.move')
         Layer = pool.get('stock.valuation.layer')
+        Move = pool.get('stock.move')
         products = [p for ps in costs.values() for p in ps]
         origins = [str(p) for p in products]
         known = {e.id for e in AccountMove.search([
                     ('origin', 'in', origins)])}
+        before = Transaction().context.get(RESTATE_KEY)
+        if before:
+            restated = Move.restate_costs(before)
+            cls._revalue_on_hand(costs, restated)
         super().update_cost_price(costs)
         entries = [e for e in AccountMove.search([
                     ('origin', 'in', origins),
                     ('state', '=', 'posted'),
                     ]) if e.id not in known]
         Layer.save(Layer.revaluations(entries))
+
+    @classmethod
+    @without_check_access
+    def _revalue_on_hand(cls, costs, restated):
+        """Revalue the goods on hand of the products less what was restated
+        and store their new cost (continental then finds no difference)."""
+        pool = Pool()
+        AccountMove = pool.get('account.move')
+        Company = pool.get('company.company')
+        Date = pool.get('ir.date')
+        Location = pool.get('stock.location')
+        Period = pool.get('account.period')
+        company = Company(Transaction().context['company'])
+        with Transaction().set_context(company=company.id):
+            today = Date.today()
+        period = Period.find(company, date=today)
+        valued = bool(period.fiscalyear.account_stock_method)
+        locations = Location.search([('type', '=', 'storage')])
+        entries, to_write = [], []
+        with Transaction().set_context(
+                locations=[l.id for l in locations], stock_date_end=today):
+            for cost, products in costs.items():
+                products = cls.browse(products)
+                for product in products:
+                    amount = company.currency.round(
+                        Decimal(str(product.quantity))
+                        * (cost - product.cost_price))
+                    amount -= restated.get(product.id, Decimal(0))
+                    if amount and valued:
+                        entries.append(product._update_cost_price_move(
+                                amount, company, period, today))
+                to_write.extend((products, {'cost_price': cost}))
+        if to_write:
+            cls.write(*to_write)
+        AccountMove.save(entries)
+        AccountMove.post(entries)
 
     def _update_cost_price_move(self, amount, company, period, date):
         pool = Pool()

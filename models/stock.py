@@ -10,9 +10,11 @@ cost, product locks while costs are computed, and a valuation layer per
 valued move so that the valuation at any date is one SQL sum that equals
 the inventory accounts' balance.
 """
+import datetime as dt
+from collections import defaultdict
 from decimal import Decimal
 
-from sql.aggregate import Sum
+from sql.aggregate import Max, Sum
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
@@ -21,6 +23,7 @@ from trytond.pyson import Eval
 from trytond.modules.account.exceptions import PeriodNotFoundError
 from trytond.modules.account_product.exceptions import AccountError
 from trytond.modules.product import round_price
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
 from ..exceptions import ValuationAccountError
@@ -38,6 +41,13 @@ COUNTERPART_ACCOUNTS = {
     'in_production': 'account_stock_in',
     'out_production': 'account_stock_out',
     }
+
+
+def _to_date(value):
+    "A date from the database (a string on SQLite)"
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
 
 
 class Move(metaclass=PoolMeta):
@@ -307,6 +317,126 @@ class Move(metaclass=PoolMeta):
         layers = Layer.from_moves(moves)
         Layer.save(layers)
         cls._correct_negative_stock(layers)
+        cls._restate_back_dated(moves)
+
+    @classmethod
+    def _restate_back_dated(cls, moves):
+        """Recompute the cost of the products of the moves done with a date
+        before other done moves of theirs (back-dated), from that date: the
+        moves after it are restated and the goods on hand revalued."""
+        pool = Pool()
+        Product = pool.get('product.product')
+        starts = defaultdict(dict)
+        for move in moves:
+            if (move.state != 'done' or move.product.type != 'goods'
+                    or not move.effective_date
+                    or (move.from_location.type == 'storage')
+                    == (move.to_location.type == 'storage')):
+                continue
+            if move.product.get_multivalue(
+                    'cost_price_method',
+                    **move._cost_price_pattern) == 'fixed':
+                continue
+            dates = starts[move.company]
+            dates[move.product] = min(
+                dates.get(move.product, move.effective_date),
+                move.effective_date)
+        if not starts:
+            return
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [m.id for m in moves]
+        for company, dates in starts.items():
+            latest = {}
+            for sub in grouped_slice(list(dates)):
+                cursor.execute(*table.select(
+                        table.product, Max(table.effective_date),
+                        where=reduce_ids(table.product, [p.id for p in sub])
+                        & (table.state == 'done')
+                        & (table.company == company.id)
+                        & ~reduce_ids(table.id, ids),
+                        group_by=[table.product]))
+                latest.update(cursor)
+            back_dated = defaultdict(list)
+            for product, date in dates.items():
+                last = latest.get(product.id)
+                if last and _to_date(last) > date:
+                    back_dated[date].append(product)
+            with Transaction().set_context(company=company.id):
+                for date, products in sorted(back_dated.items()):
+                    Product.recompute_cost_price(
+                        Product.browse(products), start=date)
+
+    @classmethod
+    def restate_costs(cls, before):
+        """Restate the entries of the outgoing moves whose cost price
+        changed from ``before`` (move id -> cost price).
+
+        Each gets an entry, dated today, of the difference between its
+        event account and the inventory account, with a valuation layer.
+        Return product id -> the amount the inventory accounts moved.
+        """
+        pool = Pool()
+        AccountMove = pool.get('account.move')
+        AccountMoveLine = pool.get('account.move.line')
+        Configuration = pool.get('account.configuration')
+        Date = pool.get('ir.date')
+        Layer = pool.get('stock.valuation.layer')
+        Period = pool.get('account.period')
+        Uom = pool.get('product.uom')
+        restated = defaultdict(Decimal)
+        entries, layers = [], []
+        for move in cls.browse(sorted(before)):
+            old = before[move.id]
+            if (move.cost_price is None or old is None
+                    or move.cost_price == old or not move.account_moves):
+                continue
+            type_ = move._get_account_stock_move_type()
+            name = COUNTERPART_ACCOUNTS.get(type_)
+            if not name:
+                continue
+            currency = move.company.currency
+            quantity = Decimal(str(move.quantity))
+
+            def value(cost):
+                return currency.round(quantity * Uom.compute_price(
+                        move.product.default_uom, cost, move.unit))
+            amount = value(move.cost_price) - value(old)
+            if not amount:
+                continue
+            location, _ = Layer._storage_side(move)
+            stock = move._inventory_account(location)
+            with Transaction().set_context(company=move.company.id):
+                today = Date.today()
+            period = Period.find(move.company, date=today)
+            if not period.fiscalyear.account_stock_method:
+                continue
+            journal = Configuration(1).get_multivalue(
+                'stock_journal', company=move.company.id)
+            entry = AccountMove(
+                journal=journal, period=period, date=today, origin=move,
+                description=gettext(
+                    'perpetual_inventory.msg_cost_restatement',
+                    move=move.rec_name, old=old, new=move.cost_price),
+                lines=[
+                    AccountMoveLine(
+                        account=move._valuation_account(name),
+                        debit=max(amount, 0), credit=max(-amount, 0)),
+                    AccountMoveLine(account=stock,
+                        debit=max(-amount, 0), credit=max(amount, 0)),
+                    ])
+            entries.append(entry)
+            layers.append(Layer(
+                    move=move, company=move.company, product=move.product,
+                    date=today, location=location,
+                    warehouse=location.warehouse, quantity=0,
+                    value=-amount, currency=currency, account=stock,
+                    account_move=entry, kind='restatement'))
+            restated[move.product.id] -= amount
+        AccountMove.save(entries)
+        AccountMove.post(entries)
+        Layer.save(layers)
+        return restated
 
     @classmethod
     def _correct_negative_stock(cls, layers):
@@ -434,6 +564,7 @@ class ValuationLayer(ModelSQL, ModelView):
             ('cancel', "Cancellation"),
             ('correction', "Negative Stock Correction"),
             ('revaluation', "Revaluation"),
+            ('restatement', "Cost Restatement"),
             ], "Kind", required=True, readonly=True)
     unit_cost = fields.Function(fields.Numeric(
             "Unit Cost", digits=(16, 4)), 'get_unit_cost')
