@@ -32,6 +32,19 @@ import time
 from decimal import Decimal
 
 
+# The daily sales rate of the copy i (h in [0, 1) spreads the items):
+# 'dense' sells most items every day (about 590 moves an item over two
+# years); 'wide' is a large catalogue, 3 % fast movers (1 to 31 a day) and a
+# long tail of slow ones (0.2 % to 5.6 % of the days), about 45 moves an item.
+_H = '(((i * 7919) %% 1000) / 1000.0)'
+RATES = {
+    'dense': '(0.05 + 30 * power(%s, 3))' % _H,
+    'wide': ('(CASE WHEN %(h)s < 0.03 THEN 1 + 30 * power(%(h)s / 0.03, 2) '
+        'ELSE 0.002 + 0.054 * power((%(h)s - 0.03) / 0.97, 2) END)'
+        % {'h': _H}),
+    }
+
+
 def start_postgresql(port):
     "Start a throw-away PostgreSQL cluster (as ./run does); return a stop"
     bindir = sorted(
@@ -50,7 +63,8 @@ def start_postgresql(port):
             os.path.join(directory, 'data'), '-l',
             os.path.join(directory, 'log'), '-w', '-o',
             '-h 127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off'
-            ' -c full_page_writes=off' % (port, directory), 'start'],
+            ' -c full_page_writes=off -c shared_buffers=1GB -c work_mem=64MB'
+            ' -c max_wal_size=4GB' % (port, directory), 'start'],
         check=True, stdout=subprocess.DEVNULL)
 
     def stop():
@@ -108,7 +122,7 @@ def _max_id(cursor, table):
     return cursor.fetchone()[0]
 
 
-def build(name, points, days, seed):
+def build(name, points, days, seed, catalogue='wide'):
     """Write the company, products, order points and history in bulk.
 
     One product of each kind is created with the ORM (so every NOT NULL
@@ -203,7 +217,7 @@ def build(name, points, days, seed):
                 'purchase_product_supplier', 'stock_order_point',
                 'purchase_purchase', 'purchase_line']}
         series = 'generate_series(0, %d) AS i' % (points - 1)
-        rate = '(0.05 + 30 * power(((i * 7919) %% 1000) / 1000.0, 3))'
+        rate = RATES[catalogue]
         cursor.execute('SELECT setseed(%s)', (seed / 1000.0,))
         clone(cursor, 'product_template', template.id, series, {
                 'id': '%d + i' % offsets['product_template'],
@@ -245,10 +259,11 @@ def build(name, points, days, seed):
                 })
         # daily sales: every day for fast movers, some days for slow ones
         cursor.execute(
-            'CREATE TEMPORARY TABLE bench_day AS SELECT i, d, %s AS rate, '
-            'random() AS u, random() AS v FROM %s, '
-            'generate_series(1, %d) AS d' % (rate, series, days - 1), ())
-        cursor.execute('DELETE FROM bench_day WHERE u >= LEAST(1, rate)', ())
+            'CREATE TEMPORARY TABLE bench_day AS SELECT i, d, rate, v '
+            'FROM (SELECT s.i, d, s.rate, random() AS u, random() AS v '
+            'FROM (SELECT i, %s AS rate FROM %s) AS s, '
+            'generate_series(1, %d) AS d) AS x '
+            'WHERE u < LEAST(1, rate)' % (rate, series, days - 1), ())
         quantity = (
             'GREATEST(1, round(GREATEST(b.rate, 1) * (0.4 + 1.2 * b.v)))')
         moves += clone(cursor, 'stock_move', sale_move.id,
@@ -275,6 +290,12 @@ def build(name, points, days, seed):
                 series, cycles - 1), ())
         cursor.execute("DELETE FROM bench_order WHERE received >= %s",
             (today,))
+        if catalogue == 'wide':
+            # slow movers are bought every 90 days
+            cursor.execute(
+                "DELETE FROM bench_order WHERE rate < 1 AND k %% 3 <> 0", ())
+            cursor.execute(
+                "UPDATE bench_order SET rate = rate * 3 WHERE rate < 1", ())
         clone(cursor, 'purchase_purchase', purchase.id, 'bench_order AS o', {
                 'id': 'o.id', 'purchase_date': 'o.ordered',
                 'state': "'done'", 'number': "'B' || o.id"})
@@ -305,8 +326,14 @@ def build(name, points, days, seed):
         return company.id, moves
 
 
-def tune(name, company_id, batch_size):
-    "Time one tuning run of every order point; return the figures"
+def tune(name, company_id, batch_size, workers=0, config_file=None):
+    """Time one tuning run of every order point; return the figures.
+
+    With ``workers``, the batches are left in Tryton's task queue and a
+    ``trytond-worker`` with that many processes runs them (as in
+    production); without, they run one after the other in this process,
+    as trytond does when no worker is configured.
+    """
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     from trytond.worker import run_task
@@ -337,8 +364,28 @@ def tune(name, company_id, batch_size):
         tasks = list(transaction.tasks)
         transaction.tasks.clear()
     launched = time.perf_counter()
-    for task_id in tasks:
-        run_task(name, task_id)
+    if workers:
+        worker = subprocess.Popen([
+                os.path.join(os.path.dirname(sys.executable),
+                    'trytond-worker'),
+                '-c', config_file, '-d', name, '-n', str(workers)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                time.sleep(0.2)
+                with Transaction().start(name, 0, readonly=True):
+                    run = Pool().get('perpetual_inventory.tuning.run')(
+                        run_id)
+                    if run.state == 'done':
+                        break
+                if worker.poll() is not None:
+                    raise RuntimeError("trytond-worker stopped")
+        finally:
+            worker.terminate()
+            worker.wait()
+    else:
+        for task_id in tasks:
+            run_task(name, task_id)
     end = time.perf_counter()
     with Transaction().start(name, 0, context={'company': company_id}):
         Run = Pool().get('perpetual_inventory.tuning.run')
@@ -371,6 +418,11 @@ def main(argv=None):
     parser.add_argument('--days', type=int, default=730)
     parser.add_argument('--batch-size', type=int, default=500)
     parser.add_argument('--seed', type=int, default=42)
+    parser.add_argument('--catalogue', choices=sorted(RATES),
+        default='wide', help="how the sales are spread over the items")
+    parser.add_argument('--workers', type=int, default=0,
+        help="run the batches in a trytond-worker with this many "
+        "processes (0: in this process, as without a worker)")
     parser.add_argument('--reuse', action='store_true',
         help="time again on an existing benchmark database")
     args = parser.parse_args(argv)
@@ -397,7 +449,8 @@ def main(argv=None):
         if created:
             start = time.monotonic()
             company_id, moves = build(
-                args.database, args.points, args.days, args.seed)
+                args.database, args.points, args.days, args.seed,
+                args.catalogue)
             print("history: %d order points, %d days, %d done moves "
                 "written in %.0fs" % (args.points, args.days, moves,
                     time.monotonic() - start), flush=True)
@@ -405,19 +458,26 @@ def main(argv=None):
             with Transaction().start(args.database, 0):
                 company, = Pool().get('company.company').search([])
                 company_id = company.id
-        figures = tune(args.database, company_id, args.batch_size)
+        if args.workers:
+            with open(config_file, 'a') as fp:
+                fp.write('\n[queue]\nworker = True\n')
+            config.update_etc(config_file)
+        figures = tune(args.database, company_id, args.batch_size,
+            args.workers, config_file)
         print("run: %(state)s, %(points)d points in %(batches)d batches, "
             "%(changed)d changed, %(failed)d failed" % figures)
         print("time: %.1fs total = %.1fs launch (ABC, proposals, queue) "
             "+ %.1fs batches" % (figures['total'], figures['launch'],
                 figures['batches_time']))
-        other = figures['batches_time'] - figures['sql'] - figures['math']
-        print("batches: SQL %.1fs (%.0f%%), math %.1fs (%.0f%%), "
-            "ORM writes and logs %.1fs (%.0f%%)" % (
-                figures['sql'], 100 * figures['sql'] / figures['batches_time'],
-                figures['math'],
-                100 * figures['math'] / figures['batches_time'],
-                other, 100 * other / figures['batches_time']))
+        busy = figures['batches_time'] * max(args.workers, 1)
+        other = busy - figures['sql'] - figures['math']
+        print("batches%s: SQL %.1fs (%.0f%%), math %.1fs (%.0f%%), "
+            "ORM, writes, logs and queue %.1fs (%.0f%%)" % (
+                ' (summed over %d worker processes)' % args.workers
+                if args.workers else '',
+                figures['sql'], 100 * figures['sql'] / busy,
+                figures['math'], 100 * figures['math'] / busy,
+                other, 100 * other / busy))
         print("throughput: %.1f order points/s (%.1f ms a point)" % (
                 figures['points'] / figures['total'],
                 1000 * figures['total'] / max(figures['points'], 1)))

@@ -14,7 +14,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
 from ..core import replenishment as core
@@ -277,13 +277,17 @@ class Run(ModelSQL, ModelView):
             for product_id, abc in classes.items():
                 by_class[abc].extend(
                     i for i in products[product_id] if current[i] != abc)
-            to_write = []
+            updated = []
             for abc, ids in by_class.items():
-                if ids:
-                    to_write.extend((OrderPoint.browse(ids),
-                            {'abc_class': abc}))
-            if to_write:
-                OrderPoint.write(*to_write)
+                for sub in grouped_slice(ids):
+                    sub = list(sub)
+                    cursor.execute(*point.update(
+                            [point.abc_class, point.write_uid,
+                                point.write_date],
+                            [abc, Transaction().user, dt.datetime.now()],
+                            where=reduce_ids(point.id, sub)))
+                    updated.extend(sub)
+            _drop_cached(OrderPoint, updated)
 
     @classmethod
     def propose_order_points(cls, company_id, today):
@@ -296,17 +300,18 @@ class Run(ModelSQL, ModelView):
         Configuration = pool.get('perpetual_inventory.configuration')
         config = Configuration(1)
         limit = today - dt.timedelta(days=config.propose_min_days)
+        point = OrderPoint.__table__()
+        cursor = Transaction().connection.cursor()
         to_create = []
         for warehouse in Location.search([('type', '=', 'warehouse')]):
             first = history_.first_sales(warehouse.id, company_id)
             candidates = {p for p, d in first.items() if d and d <= limit}
             if not candidates:
                 continue
-            existing = {p.product.id for p in OrderPoint.search([
-                        ('location', '=', warehouse.id),
-                        ('company', '=', company_id),
-                        ('product', 'in', list(candidates)),
-                        ])}
+            cursor.execute(*point.select(point.product,
+                    where=(point.location == warehouse.id)
+                    & (point.company == company_id)))
+            existing = {p for p, in cursor}
             products = Product.search([
                     ('id', 'in', list(candidates - existing)),
                     ('type', '=', 'goods'),
@@ -430,31 +435,59 @@ class Log(ModelSQL, ModelView):
         return '%s @ %s' % (self.order_point.rec_name, self.date)
 
 
-def refresh_statistics(points):
-    """Store the statistics of the order points whose levels are kept.
+def _drop_cached(Model, ids):
+    "Drop the records from the caches after an update that bypassed the ORM"
+    transaction = Transaction()
+    transaction.counter += 1
+    for cache in transaction.cache.values():
+        if Model.__name__ in cache:
+            for id_ in ids:
+                cache[Model.__name__].pop(id_, None)
 
-    ``points`` are ``(id, values)`` with the read-only statistics only:
-    an UPDATE each instead of an ORM write, whose validation of every
-    field of the order point costs more than the tuning itself.
+
+def bulk_update(Model, rows):
+    """Write ``rows`` of ``(id, values)`` with one prepared UPDATE per set of
+    columns, run for all the rows at once (executemany).
+
+    The tuning writes computed values of its own fields; an ORM write per
+    order point, validating every field, costs more than the tuning.
     """
-    pool = Pool()
-    OrderPoint = pool.get('stock.order_point')
-    table = OrderPoint.__table__()
+    table = Model.__table__()
     transaction = Transaction()
     cursor = transaction.connection.cursor()
     now = dt.datetime.now()
-    for point_id, values in points:
-        names = sorted(values)
-        cursor.execute(*table.update(
-                [getattr(table, n) for n in names]
-                + [table.write_uid, table.write_date],
-                [values[n] for n in names] + [transaction.user, now],
-                where=table.id == point_id))
-    transaction.counter += 1
-    for cache in transaction.cache.values():
-        if OrderPoint.__name__ in cache:
-            for point_id, _ in points:
-                cache[OrderPoint.__name__].pop(point_id, None)
+    groups = defaultdict(list)
+    for id_, values in rows:
+        groups[tuple(sorted(values))].append((id_, values))
+    for names, members in groups.items():
+        columns = [getattr(table, n) for n in names] + [
+            table.write_uid, table.write_date]
+        first_id, first = members[0]
+        query, _ = tuple(table.update(columns,
+                [first[n] for n in names] + [transaction.user, now],
+                where=table.id == first_id))
+        cursor.executemany(query, [
+                tuple(v[n] for n in names) + (transaction.user, now, id_)
+                for id_, v in members])
+    _drop_cached(Model, [i for i, _ in rows])
+
+
+def bulk_insert(Model, rows):
+    "Insert the ``rows`` (dicts of column values) with one prepared INSERT"
+    if not rows:
+        return
+    table = Model.__table__()
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    now = dt.datetime.now()
+    names = sorted({n for r in rows for n in r})
+    columns = [getattr(table, n) for n in names] + [
+        table.create_uid, table.create_date]
+    query, _ = tuple(table.insert(columns,
+            [[rows[0].get(n) for n in names] + [transaction.user, now]]))
+    cursor.executemany(query, [
+            tuple(r.get(n) for n in names) + (transaction.user, now)
+            for r in rows])
 
 
 def tune(points, run_id=None):
@@ -478,7 +511,7 @@ def tune(points, run_id=None):
         groups[(point.location.id, point.company.id)].append(point)
 
     sql_time = math_time = 0.0
-    to_write, to_refresh, logs = [], [], []
+    to_write, logs = [], []
     changed = failed = 0
     for (warehouse_id, company_id), group in groups.items():
         clock = time.perf_counter()
@@ -553,9 +586,7 @@ def tune(points, run_id=None):
                 changed += 1
                 values['min_quantity'] = new_min
                 values['target_quantity'] = new_target
-                to_write.extend(([point], values))
-            else:
-                to_refresh.append((point.id, values))
+            to_write.append((point.id, values))
 
             def finite(value):
                 return value if math.isfinite(value) else None
@@ -587,9 +618,7 @@ def tune(points, run_id=None):
     for log in logs:
         round_digits(Log, log)
     if to_write:
-        OrderPoint.write(*to_write)
-    if to_refresh:
-        refresh_statistics(to_refresh)
+        bulk_update(OrderPoint, to_write)
     if run_id is not None and logs:
-        Log.create(logs)
+        bulk_insert(Log, logs)
     return len(points), changed, failed, sql_time, math_time
