@@ -140,9 +140,13 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
         where=where, group_by=group_by)
 
 
-def _receipts_query(product_ids, bounds, end, company_id):
-    """Return the query of the (order date, first receipt date) of the
-    purchase lines of the products received in the warehouse."""
+def _receipts(product_ids, bounds, end, company_id):
+    """Return product id -> [(order date, first receipt date)] of the
+    purchase lines of the products received in the warehouse.
+
+    The receipts are read first, then their purchase lines by id: a join on
+    the move's origin (a string) would read every purchase line.
+    """
     pool = Pool()
     Move = pool.get('stock.move')
     Location = pool.get('stock.location')
@@ -152,21 +156,39 @@ def _receipts_query(product_ids, bounds, end, company_id):
     to = Location.__table__()
     line = Line.__table__()
     purchase = Purchase.__table__()
-    line_id = Move.origin.sql_id(move.origin, Line)
-    return (move
-        .join(to, condition=move.to_location == to.id)
-        .join(line, condition=line.id == line_id)
-        .join(purchase, condition=line.purchase == purchase.id)
-        .select(
-            line.product, purchase.purchase_date, Min(move.effective_date),
-            where=(move.state == 'done')
-            & move.origin.like('purchase.line,%')
-            & reduce_ids(move.product, product_ids)
-            & (move.company == company_id)
-            & (move.effective_date <= end)
-            & _inside(to, bounds)
-            & (purchase.purchase_date != Null),
-            group_by=[line.id, line.product, purchase.purchase_date]))
+    cursor = Transaction().connection.cursor()
+    received = {}
+    for sub_ids in grouped_slice(product_ids, CHUNK):
+        cursor.execute(*move
+            .join(to, condition=move.to_location == to.id)
+            .select(move.origin, Min(move.effective_date),
+                where=(move.state == 'done')
+                & move.origin.like('purchase.line,%')
+                & reduce_ids(move.product, list(sub_ids))
+                & (move.company == company_id)
+                & (move.effective_date <= end)
+                & _inside(to, bounds),
+                group_by=[move.origin]))
+        for origin, date in cursor:
+            try:
+                line_id = int(origin.split(',', 1)[1])
+            except (ValueError, IndexError):
+                continue
+            date = _date(date)
+            if line_id not in received or date < received[line_id]:
+                received[line_id] = date
+    result = defaultdict(list)
+    for sub_ids in grouped_slice(sorted(received), CHUNK):
+        cursor.execute(*line
+            .join(purchase, condition=line.purchase == purchase.id)
+            .select(line.id, line.product, purchase.purchase_date,
+                where=reduce_ids(line.id, list(sub_ids))
+                & (purchase.purchase_date != Null)))
+        for line_id, product_id, ordered in cursor:
+            ordered = _date(ordered)
+            if received[line_id] >= ordered:
+                result[product_id].append((ordered, received[line_id]))
+    return result
 
 
 def _suppliers(product_ids, company_id):
@@ -316,14 +338,7 @@ def gather(warehouse_id, product_ids, start, end, company_id):
     last_used = n_days - 1 - np.argmax(used[:, ::-1], axis=1)
     first_used = np.argmax(used, axis=1)
 
-    receipts = defaultdict(list)
-    for sub_ids in grouped_slice(product_ids, CHUNK):
-        cursor.execute(*_receipts_query(
-                list(sub_ids), bounds, end, company_id))
-        for product_id, ordered, received in cursor:
-            ordered, received = _date(ordered), _date(received)
-            if received >= ordered:
-                receipts[product_id].append((ordered, received))
+    receipts = _receipts(product_ids, bounds, end, company_id)
     suppliers = _suppliers(product_ids, company_id)
     costs = _costs(product_ids, company_id)
 

@@ -104,7 +104,6 @@ class OrderPoint(metaclass=PoolMeta):
         "Tune one batch of a run (queued task)"
         pool = Pool()
         Run = pool.get('perpetual_inventory.tuning.run')
-        points = [p for p in points if p.type == 'purchase']
         counts = tune(points, run_id)
         Run.record_batch(run_id, *counts)
 

@@ -11,6 +11,7 @@ and the category when it is missing.
 import datetime as dt
 from decimal import Decimal
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.account_product.product import (
@@ -194,7 +195,8 @@ class Product(metaclass=PoolMeta):
         Move = pool.get('stock.move')
         goods = [p for p in products if p.type == 'goods']
         before = {}
-        for sub in grouped_slice(goods):
+        in_max = backend.MAX_QUERY_PARAMS // 2
+        for sub in grouped_slice(goods, count=in_max):
             domain = [
                 ('product', 'in', [p.id for p in sub]),
                 cls._domain_moves_cost(),

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sql.aggregate import Max, Sum
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
@@ -348,7 +349,8 @@ class Move(metaclass=PoolMeta):
         ids = [m.id for m in moves]
         for company, dates in starts.items():
             latest = {}
-            for sub in grouped_slice(list(dates)):
+            for sub in grouped_slice(list(dates),
+                    count=backend.MAX_QUERY_PARAMS // 2):
                 cursor.execute(*table.select(
                         table.product, Max(table.effective_date),
                         where=reduce_ids(table.product, [p.id for p in sub])

@@ -6,10 +6,12 @@ import datetime as dt
 import math
 import time
 from collections import defaultdict
+from typing import NamedTuple
 
 from sql import Literal
 from sql.conditionals import Case
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
@@ -279,7 +281,8 @@ class Run(ModelSQL, ModelView):
                     i for i in products[product_id] if current[i] != abc)
             updated = []
             for abc, ids in by_class.items():
-                for sub in grouped_slice(ids):
+                for sub in grouped_slice(
+                        ids, count=backend.MAX_QUERY_PARAMS // 2):
                     sub = list(sub)
                     cursor.execute(*point.update(
                             [point.abc_class, point.write_uid,
@@ -490,6 +493,48 @@ def bulk_insert(Model, rows):
             for r in rows])
 
 
+class _Point(NamedTuple):
+    id: int
+    product: int
+    location: int
+    company: int
+    min_quantity: float
+    target_quantity: float
+    abc_class: str
+    fill_rate: float
+    rounding: float
+
+
+def _point_rows(point_ids):
+    """Return the order points with what the tuning reads of them, in SQL:
+    instantiating the records costs more than the tuning."""
+    pool = Pool()
+    OrderPoint = pool.get('stock.order_point')
+    Product = pool.get('product.product')
+    Template = pool.get('product.template')
+    Uom = pool.get('product.uom')
+    point = OrderPoint.__table__()
+    product = Product.__table__()
+    template = Template.__table__()
+    uom = Uom.__table__()
+    cursor = Transaction().connection.cursor()
+    rows = []
+    for sub in grouped_slice(
+            point_ids, count=backend.MAX_QUERY_PARAMS // 2):
+        cursor.execute(*point
+            .join(product, condition=point.product == product.id)
+            .join(template, condition=product.template == template.id)
+            .join(uom, condition=template.default_uom == uom.id)
+            .select(point.id, point.product, point.location, point.company,
+                point.min_quantity, point.target_quantity, point.abc_class,
+                point.fill_rate, uom.rounding,
+                where=reduce_ids(point.id, list(sub))
+                & (point.type == 'purchase'),
+                order_by=[point.id.asc]))
+        rows.extend(_Point(*r) for r in cursor)
+    return rows
+
+
 def tune(points, run_id=None):
     """Tune the order points (one batch) and return the counts.
 
@@ -507,8 +552,9 @@ def tune(points, run_id=None):
     class_rates = config.class_fill_rates()
 
     groups = defaultdict(list)
-    for point in points:
-        groups[(point.location.id, point.company.id)].append(point)
+    rows = _point_rows([int(p) for p in points])
+    for point in rows:
+        groups[(point.location, point.company)].append(point)
 
     sql_time = math_time = 0.0
     to_write, logs = [], []
@@ -516,14 +562,14 @@ def tune(points, run_id=None):
     for (warehouse_id, company_id), group in groups.items():
         clock = time.perf_counter()
         histories = history_.gather(
-            warehouse_id, [p.product.id for p in group], start, end,
+            warehouse_id, [p.product for p in group], start, end,
             company_id)
         sql_time += time.perf_counter() - clock
 
         clock = time.perf_counter()
         items = []
         for point in group:
-            history = histories[point.product.id]
+            history = histories[point.product]
             quoted = history.quoted_lead_time
             if quoted is None:
                 quoted = float(config.default_lead_time)
@@ -543,7 +589,7 @@ def tune(points, run_id=None):
             log = {
                 'run': run_id,
                 'order_point': point.id,
-                'product': point.product.id,
+                'product': point.product,
                 'warehouse': warehouse_id,
                 'company': company_id,
                 'date': today,
@@ -568,7 +614,7 @@ def tune(points, run_id=None):
                 logs.append(log)
                 continue
             explanation = result.explanation
-            rounding = point.product.default_uom.rounding
+            rounding = point.rounding
             new_min, new_target = apply_levels(
                 point.min_quantity, point.target_quantity,
                 result.reorder_point, result.order_up_to, rounding,
@@ -621,4 +667,4 @@ def tune(points, run_id=None):
         bulk_update(OrderPoint, to_write)
     if run_id is not None and logs:
         bulk_insert(Log, logs)
-    return len(points), changed, failed, sql_time, math_time
+    return len(rows), changed, failed, sql_time, math_time
