@@ -100,12 +100,13 @@ class OrderPoint(metaclass=PoolMeta):
         Run.launch(points, origin='manual')
 
     @classmethod
-    def tune_batch(cls, points, run_id):
+    def tune_batch(cls, points, run_id, batch_id=None):
         "Tune one batch of a run (queued task)"
         pool = Pool()
-        Run = pool.get('perpetual_inventory.tuning.run')
+        Batch = pool.get('perpetual_inventory.tuning.batch')
         counts = tune(points, run_id)
-        Run.record_batch(run_id, *counts)
+        if batch_id is not None:
+            Batch.record(batch_id, *counts)
 
     @classmethod
     def tune_order_points(cls):

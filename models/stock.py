@@ -570,6 +570,14 @@ class ValuationLayer(ModelSQL, ModelView):
             ], "Kind", required=True, readonly=True)
     unit_cost = fields.Function(fields.Numeric(
             "Unit Cost", digits=(16, 4)), 'get_unit_cost')
+    remaining_quantity = fields.Function(fields.Float(
+            "Remaining Quantity",
+            help="Of a receipt under FIFO or LIFO cost: the quantity not yet "
+            "consumed by the goods leaving."), 'get_remaining')
+    remaining_value = fields.Function(fields.Numeric(
+            "Remaining Value", digits=(16, 4),
+            help="The remaining quantity at the unit cost of the layer."),
+        'get_remaining')
 
     @classmethod
     def __setup__(cls):
@@ -583,6 +591,30 @@ class ValuationLayer(ModelSQL, ModelView):
                 Index(t, (t.account_move, Index.Equality())),
                 Index(t, (t.move, Index.Equality())),
                 })
+
+    @classmethod
+    def get_remaining(cls, layers, names):
+        pool = Pool()
+        Uom = pool.get('product.uom')
+        result = {n: {l.id: None for l in layers} for n in names}
+        for layer in layers:
+            move = layer.move
+            if (layer.kind != 'move' or not move or layer.quantity <= 0
+                    or move.product.get_multivalue(
+                        'cost_price_method', **move._cost_price_pattern)
+                    not in {'fifo', 'lifo'}):
+                continue
+            quantity = Uom.compute_qty(
+                move.unit, max(move.quantity - (move.fifo_quantity or 0), 0),
+                move.product.default_uom, round=False)
+            if 'remaining_quantity' in names:
+                result['remaining_quantity'][layer.id] = quantity
+            if 'remaining_value' in names:
+                result['remaining_value'][layer.id] = (
+                    layer.value * Decimal(str(quantity))
+                    / Decimal(str(layer.quantity))).quantize(
+                    Decimal('0.0001'))
+        return result
 
     def get_unit_cost(self, name):
         if self.quantity:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import NamedTuple
 
 from sql import Literal
+from sql.aggregate import Max, Sum
 from sql.conditionals import Case
 
 from trytond import backend
@@ -152,24 +153,31 @@ class Run(ModelSQL, ModelView):
             ('cron', "Scheduled"),
             ('manual', "Manual"),
             ], "Origin", readonly=True)
-    state = fields.Selection([
+    state = fields.Function(fields.Selection([
             ('running', "Running"),
             ('done', "Done"),
-            ], "State", required=True, readonly=True, sort=False)
+            ], "State", sort=False), 'get_figures')
     batches_total = fields.Integer("Batches", readonly=True)
-    batches_done = fields.Integer("Batches Done", readonly=True)
+    batches_done = fields.Function(
+        fields.Integer("Batches Done"), 'get_figures')
     points_total = fields.Integer("Order Points", readonly=True)
-    points_tuned = fields.Integer("Tuned", readonly=True)
-    points_changed = fields.Integer("Changed", readonly=True)
-    points_failed = fields.Integer("Failed", readonly=True)
+    points_tuned = fields.Function(fields.Integer("Tuned"), 'get_figures')
+    points_changed = fields.Function(
+        fields.Integer("Changed"), 'get_figures')
+    points_failed = fields.Function(fields.Integer("Failed"), 'get_figures')
     points_proposed = fields.Integer("Proposed", readonly=True)
     progress = fields.Function(
-        fields.Float("Progress", digits=(1, 4)), 'get_progress')
-    sql_time = fields.Float("SQL Time", digits=(16, 3), readonly=True,
-        help="Seconds spent gathering the history.")
-    math_time = fields.Float("Math Time", digits=(16, 3), readonly=True,
-        help="Seconds spent computing the order points.")
-    finished_at = fields.Timestamp("Finished at", readonly=True)
+        fields.Float("Progress", digits=(1, 4)), 'get_figures')
+    sql_time = fields.Function(fields.Float("SQL Time", digits=(16, 3),
+            help="Seconds spent gathering the history (all batches)."),
+        'get_figures')
+    math_time = fields.Function(fields.Float("Math Time", digits=(16, 3),
+            help="Seconds spent computing the order points (all batches)."),
+        'get_figures')
+    finished_at = fields.Function(
+        fields.Timestamp("Finished at"), 'get_figures')
+    batches = fields.One2Many(
+        'perpetual_inventory.tuning.batch', 'run', "Batches", readonly=True)
     logs = fields.One2Many(
         'perpetual_inventory.tuning.log', 'run', "Logs", readonly=True)
 
@@ -179,17 +187,59 @@ class Run(ModelSQL, ModelView):
         cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
 
     @classmethod
-    def default_state(cls):
-        return 'running'
+    def __register__(cls, module):
+        super().__register__(module)
+        table_h = cls.__table_handler__(module)
+        # the figures are summed from the batches since each batch records
+        # its own (concurrent workers never update the same row)
+        table_h.not_null_action('state', 'remove')
 
     @classmethod
     def default_company(cls):
         return Transaction().context.get('company')
 
-    def get_progress(self, name):
-        if not self.batches_total:
-            return 1.0
-        return (self.batches_done or 0) / self.batches_total
+    @classmethod
+    def get_figures(cls, runs, names):
+        "Sum the figures of the batches of the runs"
+        pool = Pool()
+        Batch = pool.get('perpetual_inventory.tuning.batch')
+        batch = Batch.__table__()
+        cursor = Transaction().connection.cursor()
+        figures = {}
+        for sub in grouped_slice(
+                [r.id for r in runs], count=backend.MAX_QUERY_PARAMS // 2):
+            cursor.execute(*batch.select(
+                    batch.run,
+                    Sum(Case((batch.state == 'done', 1), else_=0)),
+                    Sum(batch.tuned), Sum(batch.changed), Sum(batch.failed),
+                    Sum(batch.sql_time), Sum(batch.math_time),
+                    Max(batch.finished_at),
+                    where=reduce_ids(batch.run, list(sub)),
+                    group_by=[batch.run]))
+            for row in cursor:
+                figures[row[0]] = row[1:]
+        result = {n: {} for n in names}
+        for run in runs:
+            done, tuned, changed, failed, sql_time, math_time, finished = (
+                figures.get(run.id, (0, 0, 0, 0, 0, 0, None)))
+            total = run.batches_total or 0
+            values = {
+                'batches_done': int(done or 0),
+                'points_tuned': int(tuned or 0),
+                'points_changed': int(changed or 0),
+                'points_failed': int(failed or 0),
+                'sql_time': float(sql_time or 0),
+                'math_time': float(math_time or 0),
+                'finished_at': finished if (done or 0) >= total else None,
+                'state': 'done' if (done or 0) >= total else 'running',
+                'progress': (done or 0) / total if total else 1.0,
+                }
+            if isinstance(values['finished_at'], str):
+                values['finished_at'] = dt.datetime.fromisoformat(
+                    values['finished_at'])
+            for name in names:
+                result[name][run.id] = values[name]
+        return result
 
     def get_rec_name(self, name):
         return '%s #%s' % (self.date, self.id)
@@ -216,11 +266,14 @@ class Run(ModelSQL, ModelView):
         if points is None:
             if propose:
                 proposed = cls.propose_order_points(company_id, today)
-            points = OrderPoint.search([
-                    ('type', '=', 'purchase'),
-                    ('company', '=', company_id),
-                    ('auto_tune', '=', True),
-                    ])
+            # in SQL: instantiating every order point costs minutes
+            point = OrderPoint.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*point.select(point.id, point.location,
+                    where=(point.type == 'purchase')
+                    & (point.company == company_id)
+                    & (point.auto_tune == Literal(True))))
+            rows = cursor.fetchall()
         else:
             others = [p for p in points if p.type != 'purchase'
                 or p.company.id != company_id]
@@ -228,24 +281,27 @@ class Run(ModelSQL, ModelView):
                 raise TuningError(gettext(
                         'perpetual_inventory.msg_tuning_not_purchase',
                         order_point=others[0].rec_name))
-        warehouses = {p.location.id for p in points}
+            rows = [(p.id, p.location.id) for p in points]
+        warehouses = {l for _, l in rows}
         cls.classify(warehouses, company_id, today)
 
-        point_ids = sorted(p.id for p in points)
+        point_ids = sorted(i for i, _ in rows)
         batches = [list(b) for b in grouped_slice(
                 point_ids, count=config.batch_size)]
         run = cls(
             company=company_id, date=today, origin=origin,
-            state='running' if batches else 'done',
-            batches_total=len(batches), batches_done=0,
-            points_total=len(point_ids), points_tuned=0, points_changed=0,
-            points_failed=0, points_proposed=len(proposed),
-            sql_time=0, math_time=0)
-        if not batches:
-            run.finished_at = dt.datetime.now()
+            batches_total=len(batches), points_total=len(point_ids),
+            points_proposed=len(proposed))
         run.save()
-        for batch in batches:
-            OrderPoint.__queue__.tune_batch(batch, run.id)
+        Batch = pool.get('perpetual_inventory.tuning.batch')
+        bulk_insert(Batch, [{
+                    'run': run.id, 'sequence': i, 'points': len(b),
+                    'state': 'queued',
+                    } for i, b in enumerate(batches, 1)])
+        batch_ids = [b.id for b in Batch.search(
+                [('run', '=', run.id)], order=[('sequence', 'ASC')])]
+        for batch, batch_id in zip(batches, batch_ids):
+            OrderPoint.__queue__.tune_batch(batch, run.id, batch_id)
         return run
 
     @classmethod
@@ -332,35 +388,44 @@ class Run(ModelSQL, ModelView):
                         })
         return OrderPoint.create(to_create)
 
+
+
+class Batch(ModelSQL, ModelView):
+    "Order Point Tuning Batch"
+    __name__ = 'perpetual_inventory.tuning.batch'
+
+    run = fields.Many2One(
+        'perpetual_inventory.tuning.run', "Run", required=True,
+        ondelete='CASCADE', readonly=True)
+    sequence = fields.Integer("Sequence", readonly=True)
+    points = fields.Integer("Order Points", readonly=True)
+    state = fields.Selection([
+            ('queued', "Queued"),
+            ('done', "Done"),
+            ], "State", readonly=True)
+    tuned = fields.Integer("Tuned", readonly=True)
+    changed = fields.Integer("Changed", readonly=True)
+    failed = fields.Integer("Failed", readonly=True)
+    sql_time = fields.Float("SQL Time", digits=(16, 3), readonly=True)
+    math_time = fields.Float("Math Time", digits=(16, 3), readonly=True)
+    finished_at = fields.Timestamp("Finished at", readonly=True)
+
     @classmethod
-    def record_batch(cls, run_id, tuned, changed, failed, sql_time,
-            math_time):
-        "Add the figures of a finished batch to the run"
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        done = table.batches_done + 1
-        cursor.execute(*table.update(
-                [table.batches_done, table.points_tuned,
-                    table.points_changed, table.points_failed,
-                    table.sql_time, table.math_time, table.state,
-                    table.finished_at],
-                [done, table.points_tuned + tuned,
-                    table.points_changed + changed,
-                    table.points_failed + failed,
-                    table.sql_time + sql_time,
-                    table.math_time + math_time,
-                    Case((done >= table.batches_total, 'done'),
-                        else_=table.state),
-                    Case((done >= table.batches_total,
-                            Literal(dt.datetime.now())),
-                        else_=table.finished_at)],
-                where=table.id == run_id))
-        # the update bypasses the ORM: drop the run from the record caches
-        transaction = Transaction()
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            if cls.__name__ in cache:
-                cache[cls.__name__].pop(run_id, None)
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('sequence', 'ASC'), ('id', 'ASC')]
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.run, Index.Equality())))
+
+    @classmethod
+    def record(cls, batch_id, tuned, changed, failed, sql_time, math_time):
+        "Store the figures of the finished batch (its own row only)"
+        bulk_update(cls, [(batch_id, {
+                        'state': 'done', 'tuned': tuned, 'changed': changed,
+                        'failed': failed, 'sql_time': sql_time,
+                        'math_time': math_time,
+                        'finished_at': dt.datetime.now(),
+                        })])
 
 
 class Log(ModelSQL, ModelView):
