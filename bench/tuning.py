@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -369,7 +370,8 @@ def tune(name, company_id, batch_size, workers=0, config_file=None):
                 os.path.join(os.path.dirname(sys.executable),
                     'trytond-worker'),
                 '-c', config_file, '-d', name, '-n', str(workers)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
         try:
             while True:
                 time.sleep(0.2)
@@ -381,7 +383,8 @@ def tune(name, company_id, batch_size, workers=0, config_file=None):
                 if worker.poll() is not None:
                     raise RuntimeError("trytond-worker stopped")
         finally:
-            worker.terminate()
+            # the worker and its processes
+            os.killpg(worker.pid, signal.SIGTERM)
             worker.wait()
     else:
         for task_id in tasks:
