@@ -76,7 +76,8 @@ MODULE = 'perpetual_inventory'
 # perpetual_inventory's own dependencies (tryton.cfg) without ir and res.
 PLAIN_MODULES = [
     'account', 'account_invoice', 'account_product',
-    'account_stock_continental', 'company', 'product', 'product_cost_fifo',
+    'account_stock_continental', 'account_stock_landed_cost', 'company',
+    'product', 'product_cost_fifo',
     'purchase', 'purchase_product_quantity', 'purchase_request', 'sale',
     'stock', 'stock_supply',
     ]

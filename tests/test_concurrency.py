@@ -264,6 +264,61 @@ class ConcurrentDeliveryTestCase(unittest.TestCase):
                 self.assertEqual(sum(l.quantity for l in layers), quantity)
                 self.assertEqual(sum(l.value for l in layers), value)
 
+    def test_concurrent_tuning_batches(self):
+        "Test two tuning batches of a run done at the same time both commit"
+        def launch():
+            pool = Pool()
+            OrderPoint = pool.get('stock.order_point')
+            Location = pool.get('stock.location')
+            Configuration = pool.get('perpetual_inventory.configuration')
+            Run = pool.get('perpetual_inventory.tuning.run')
+            Batch = pool.get('perpetual_inventory.tuning.batch')
+            warehouse, = Location.search([('type', '=', 'warehouse')])
+            config = Configuration(1)
+            config.batch_size = 1
+            config.save()
+            points = OrderPoint.create([{
+                        'product': p, 'location': warehouse.id,
+                        'type': 'purchase', 'min_quantity': 0,
+                        'target_quantity': 0,
+                        } for p in [self.product_id, self.average_id]])
+            run = Run.launch(points)
+            # the test runs the queued batches itself
+            Transaction().tasks.clear()
+            return run.id, [(b.id, [p.id for p in points if p.id in ids])
+                for b, ids in zip(
+                    Batch.search([('run', '=', run.id)]),
+                    [[i] for i in sorted(p.id for p in points)])]
+        run_id, batches = run_in_transaction(launch)
+
+        barrier = threading.Barrier(2)
+        attempts = []
+
+        def run(batch_id, point_ids):
+            def work():
+                attempts.append(batch_id)
+                OrderPoint = Pool().get('stock.order_point')
+                points = OrderPoint.browse(point_ids)
+                barrier.wait(timeout=30)
+                OrderPoint.tune_batch(points, run_id, batch_id)
+                # both hold their changes until the other has made its own
+                barrier.wait(timeout=30)
+            run_in_transaction(work)
+
+        threads = [threading.Thread(target=run, args=b) for b in batches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        # no serialization failure: each batch ran once
+        self.assertEqual(sorted(attempts), sorted(b for b, _ in batches))
+        with Transaction().start(DB_NAME, 1):
+            Run = Pool().get('perpetual_inventory.tuning.run')
+            run = Run(run_id)
+            self.assertEqual(
+                (run.state, run.batches_done, run.points_tuned),
+                ('done', 2, 2))
+
 
 def load_tests(loader, tests, pattern):
     suite = unittest.TestSuite()
