@@ -153,7 +153,6 @@ class LandedCost(metaclass=PoolMeta):
         Product = pool.get('product.product')
         Date = pool.get('ir.date')
         company = self.company
-        currency = company.currency
         with Transaction().set_context(company=company.id):
             today = Date.today()
         period = Period.find(company, date=today)

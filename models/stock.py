@@ -380,7 +380,6 @@ class Move(metaclass=PoolMeta):
         """
         pool = Pool()
         AccountMove = pool.get('account.move')
-        AccountMoveLine = pool.get('account.move.line')
         Configuration = pool.get('account.configuration')
         Date = pool.get('ir.date')
         Layer = pool.get('stock.valuation.layer')
@@ -415,30 +414,44 @@ class Move(metaclass=PoolMeta):
                 continue
             journal = Configuration(1).get_multivalue(
                 'stock_journal', company=move.company.id)
-            entry = AccountMove(
-                journal=journal, period=period, date=today, origin=move,
-                description=gettext(
+            entry, layer = cls._value_adjustment(move, amount,
+                move._valuation_account(name), stock, location,
+                journal, period, today, 'restatement', gettext(
                     'perpetual_inventory.msg_cost_restatement',
-                    move=move.rec_name, old=old, new=move.cost_price),
-                lines=[
-                    AccountMoveLine(
-                        account=move._valuation_account(name),
-                        debit=max(amount, 0), credit=max(-amount, 0)),
-                    AccountMoveLine(account=stock,
-                        debit=max(-amount, 0), credit=max(amount, 0)),
-                    ])
+                    move=move.rec_name, old=old, new=move.cost_price))
             entries.append(entry)
-            layers.append(Layer(
-                    move=move, company=move.company, product=move.product,
-                    date=today, location=location,
-                    warehouse=location.warehouse, quantity=0,
-                    value=-amount, currency=currency, account=stock,
-                    account_move=entry, kind='restatement'))
+            layers.append(layer)
             restated[move.product.id] -= amount
         AccountMove.save(entries)
         AccountMove.post(entries)
         Layer.save(layers)
         return restated
+
+    @classmethod
+    def _value_adjustment(cls, move, amount, counterpart, stock, location,
+            journal, period, date, kind, description):
+        """Return the entry moving amount from the inventory account stock
+        to counterpart for the move, and its valuation layer (no quantity).
+        """
+        pool = Pool()
+        AccountMove = pool.get('account.move')
+        AccountMoveLine = pool.get('account.move.line')
+        Layer = pool.get('stock.valuation.layer')
+        entry = AccountMove(
+            journal=journal, period=period, date=date, origin=move,
+            description=description,
+            lines=[
+                AccountMoveLine(account=counterpart,
+                    debit=max(amount, 0), credit=max(-amount, 0)),
+                AccountMoveLine(account=stock,
+                    debit=max(-amount, 0), credit=max(amount, 0)),
+                ])
+        layer = Layer(
+            move=move, company=move.company, product=move.product,
+            date=date, location=location, warehouse=location.warehouse,
+            quantity=0, value=-amount, currency=move.company.currency,
+            account=stock, account_move=entry, kind=kind)
+        return entry, layer
 
     @classmethod
     def _correct_negative_stock(cls, layers):
@@ -451,7 +464,6 @@ class Move(metaclass=PoolMeta):
         """
         pool = Pool()
         AccountMove = pool.get('account.move')
-        AccountMoveLine = pool.get('account.move.line')
         Layer = pool.get('stock.valuation.layer')
         incoming = [l for l in layers
             if l.quantity > 0 and l.move.from_location.type != 'storage'
@@ -486,23 +498,12 @@ class Move(metaclass=PoolMeta):
             journal, period, date = move._valuation_period()
             if not period:
                 continue
-            entry = AccountMove(
-                journal=journal, period=period, date=date, origin=move,
-                description="Negative stock correction: %s %s" % (
-                    shortfall, move.product.rec_name),
-                lines=[
-                    AccountMoveLine(account=cogs,
-                        debit=max(amount, 0), credit=max(-amount, 0)),
-                    AccountMoveLine(account=stock,
-                        debit=max(-amount, 0), credit=max(amount, 0)),
-                    ])
+            entry, layer = cls._value_adjustment(move, amount, cogs, stock,
+                layer.location, journal, period, date, 'correction',
+                gettext('perpetual_inventory.msg_negative_stock_correction',
+                    quantity=shortfall, product=move.product.rec_name))
             entries.append(entry)
-            corrections.append(Layer(
-                    move=move, company=layer.company, product=layer.product,
-                    date=date, location=layer.location,
-                    warehouse=layer.warehouse, quantity=0, value=-amount,
-                    currency=layer.currency, account=stock,
-                    account_move=entry, kind='correction'))
+            corrections.append(layer)
         cls.save(to_save)
         AccountMove.save(entries)
         AccountMove.post(entries)
