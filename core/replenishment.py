@@ -63,7 +63,7 @@ PRIOR_LEAD_TIME_CV = 0.25
 LEAD_TIME_POINTS = 7
 # Share of overlapping orders received out of sequence from which lead times
 # are taken as fully independent per order.
-CROSSING_FULL = 0.1
+CROSSING_FULL = 0.2
 MAX_LEAD_TIME_OBSERVATIONS = 40
 # Minimum number of historical windows for the empirical distribution.
 MIN_WINDOWS = 30
