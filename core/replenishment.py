@@ -71,6 +71,8 @@ MIN_WINDOWS = 30
 FINISH_CHUNK = 32
 # Half-life (days) of the weight of past forecast errors.
 ERROR_HALF_LIFE = 120.0
+# Half-life (days) of the weight of past errors in the model's bias.
+BIAS_HALF_LIFE = 45.0
 # Days of past origins and their number (thinned) for the window errors.
 ERROR_SPAN = 365
 ERROR_ORIGINS = 160
@@ -940,13 +942,16 @@ def _protection_samples(forecast, lead_time, lt_points, review_period,
             scale = _error_scale(fc, err, valid, future)
         _, draws = _lead_time_draws(lead_time, base_points, cycle_days,
             err.shape[0])
-        samples = forecast.future_sum(draws) + err * scale
         # recent windows weigh more: the error distribution follows
         # changes of regime (launch, decline) within months
         age = forecast.n - origins
         recency = 0.5 ** (age / half_life)
         weights = np.where(valid, recency[:, None], 0.0)
         weights = weights / np.maximum(weights.sum(0), 1e-300)[None, :] / k
+        err = err * scale
+        if forecast.demand_class not in ('intermittent', 'lumpy'):
+            err = _recent_bias(err, valid, weights, age[:, None])
+        samples = forecast.future_sum(draws) + err
         method = 'empirical'
     else:
         samples, weights = _lognormal_samples(forecast, periods, future)
@@ -957,6 +962,28 @@ def _protection_samples(forecast, lead_time, lt_points, review_period,
     samples = samples + under
     protection_demand = float(np.sum(weights * samples) / weights.sum())
     return samples, weights, method, protection_demand, float(under.mean())
+
+
+def _recent_bias(err, valid, weights, age):
+    """Errors whose mean (the model's bias) is the recent one.
+
+    The spread and tail of the window errors need many windows (a year,
+    half-life ``ERROR_HALF_LIFE``), but a bias of the model (a launch
+    under-forecast while demand was growing, an over-forecast after a
+    drop) is a matter of the last weeks: the errors are re-centred on
+    their mean with the half-life ``BIAS_HALF_LIFE``.  Works on the last
+    two axes (windows, points) of arrays with any leading axes; ``age``
+    broadcasts against ``err``.
+    """
+    w_long = weights
+    w_recent = np.where(valid, 0.5 ** (age / BIAS_HALF_LIFE), 0.0)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        long_mean = (w_long * err).sum(-2) / np.maximum(
+            w_long.sum(-2), 1e-300)
+        recent_mean = (w_recent * err).sum(-2) / np.maximum(
+            w_recent.sum(-2), 1e-300)
+    shift = np.where(w_recent.sum(-2) > 0, recent_mean - long_mean, 0.0)
+    return err + shift[..., None, :]
 
 
 def _variance_fit(fc, err, valid, axis):
@@ -1327,12 +1354,17 @@ def _finish_rows(prepared, forecasts):
     scale = _error_scale_rows(fc, err, valid, future)
     scale[intermittent] = 1.0
     future_draws = future_sum(draws.reshape(k, -1)).reshape(draws.shape)
-    samples = np.maximum(future_draws + err * scale, 0.0)
     age = n - origins
     half_life = np.array([_error_window(forecasts[i])[2] for i in keep])
     recency = 0.5 ** (age / half_life[:, None])
     weights = np.where(valid, recency[:, :, None], 0.0)
     weights = weights / np.maximum(weights.sum(1), 1e-300)[:, None, :] / npts
+    err = err * scale
+    smooth = ~intermittent
+    if smooth.any():
+        err[smooth] = _recent_bias(err[smooth], valid[smooth],
+            weights[smooth], age[smooth][:, :, None])
+    samples = np.maximum(future_draws + err, 0.0)
     samples = samples.reshape(k, -1)
     weights = weights.reshape(k, -1)
     # 3. undershoot
