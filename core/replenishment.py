@@ -81,6 +81,8 @@ INTERMITTENT_ERROR_ORIGINS = 160
 INTERMITTENT_ERROR_HALF_LIFE = 365.0
 # Forecast days used for the annual demand rate of the EOQ.
 EOQ_RATE_DAYS = 91
+# Daily damping of the slope of trend models in the EOQ rate.
+TREND_DAMPING = 0.98
 # Order quantities never exceed this many days of forecast demand.
 MAX_COVER_DAYS = 365
 
@@ -1158,6 +1160,34 @@ def _prepare(sales, stockout, received_orders, quoted_lead_time,
         eval_days)
 
 
+def _eoq_rate(forecast):
+    """Daily demand rate of the order quantity.
+
+    The mean forecast over the next ``EOQ_RATE_DAYS`` days, except that
+    the slope of a trend model is damped by ``TREND_DAMPING`` per day
+    beyond the first day: a straight line fitted to a launch (or a fall)
+    keeps growing (falling) over three months, the demand it follows
+    usually levels off, and an order of three months of extrapolated
+    growth is what stays on the shelf.  The reorder point keeps the
+    undamped forecast.
+    """
+    path = forecast.path[:EOQ_RATE_DAYS]
+    model = forecast._model
+    if model is None or model.slope is None or path.size == 0:
+        return float(path.mean())
+    n = forecast.n
+    u = forecast._u
+    days = path.size
+    h = np.arange(days)
+    damped = TREND_DAMPING * (1.0 - TREND_DAMPING ** h) / (
+        1.0 - TREND_DAMPING)
+    time = u[n] + damped * (u[1] - u[0])
+    factor = model.factor[n:n + days]
+    rate = np.maximum((model.level[n] + model.slope[n] * time) * factor,
+        0.0)
+    return float(rate.mean())
+
+
 def _order_quantity(item, mean_daily):
     """``(eoq, order quantity)`` of an item at a forecast daily rate."""
     eoq = economic_order_quantity(mean_daily * 365.0, item.ordering_cost,
@@ -1184,7 +1214,7 @@ def _finish(prepared, forecast):
             0.0, 0.0, 0.0, 'none', fill_rate, 1.0, 0.0, 0.0, 0.0, 0.0,
             0.0, mean_daily)
 
-    eoq, quantity = _order_quantity(prepared, mean_daily)
+    eoq, quantity = _order_quantity(prepared, _eoq_rate(forecast))
     review_demand = mean_daily * review_period
     samples, weights, method, protection_demand, undershoot = \
         _protection_samples(forecast, lead_time, lt_points, review_period,
@@ -1242,7 +1272,7 @@ def _finish_rows(prepared, forecasts):
                 or len(item.lt_points) != npts:
             out[i] = _finish(item, forecast)
             continue
-        eoq, quantity = _order_quantity(item, mean_daily)
+        eoq, quantity = _order_quantity(item, _eoq_rate(forecast))
         lt_eff = effective_lead_time_points(
             item.lead_time, item.lt_points, quantity / mean_daily)
         lengths = np.maximum(1, np.rint(lt_eff)).astype(int)
