@@ -1188,6 +1188,19 @@ def _eoq_rate(forecast):
     return float(rate.mean())
 
 
+def _cycle_days(forecast, quantity, mean_daily):
+    """Days between two orders, for :func:`effective_lead_time_points`.
+
+    Orders of smooth and erratic items follow each other about every
+    ``Q / d`` days; those of intermittent and lumpy items come in bunches
+    after the demand occurrences, so the orders in transit do not average
+    out their lead times: ``inf`` (no crossing effect).
+    """
+    if forecast.demand_class in ('intermittent', 'lumpy'):
+        return math.inf
+    return quantity / mean_daily
+
+
 def _order_quantity(item, mean_daily):
     """``(eoq, order quantity)`` of an item at a forecast daily rate."""
     eoq = economic_order_quantity(mean_daily * 365.0, item.ordering_cost,
@@ -1218,7 +1231,7 @@ def _finish(prepared, forecast):
     review_demand = mean_daily * review_period
     samples, weights, method, protection_demand, undershoot = \
         _protection_samples(forecast, lead_time, lt_points, review_period,
-            quantity / mean_daily)
+            _cycle_days(forecast, quantity, mean_daily))
     # orders are S - position = Q + undershoot on average
     cycle_quantity = max(quantity + undershoot, review_demand)
     reorder_point, shortage = _solve_reorder_point(
@@ -1273,10 +1286,10 @@ def _finish_rows(prepared, forecasts):
             out[i] = _finish(item, forecast)
             continue
         eoq, quantity = _order_quantity(item, _eoq_rate(forecast))
+        cycle_days = _cycle_days(forecast, quantity, mean_daily)
         lt_eff = effective_lead_time_points(
-            item.lead_time, item.lt_points, quantity / mean_daily)
+            item.lead_time, item.lt_points, cycle_days)
         lengths = np.maximum(1, np.rint(lt_eff)).astype(int)
-        cycle_days = quantity / mean_daily
         span, max_origins, _ = _error_window(forecast)
         lo = min(MIN_ORIGIN, max(7, n // 3))
         lo = max(lo, n - span - int(lengths.max()))
