@@ -1164,16 +1164,18 @@ def _eoq_rate(forecast):
     """Daily demand rate of the order quantity.
 
     The mean forecast over the next ``EOQ_RATE_DAYS`` days, except that
-    the slope of a trend model is damped by ``TREND_DAMPING`` per day
-    beyond the first day: a straight line fitted to a launch (or a fall)
-    keeps growing (falling) over three months, the demand it follows
-    usually levels off, and an order of three months of extrapolated
-    growth is what stays on the shelf.  The reorder point keeps the
-    undamped forecast.
+    a rising slope of a trend model is damped by ``TREND_DAMPING`` per day
+    beyond the first day: a straight line fitted to a launch keeps growing
+    over three months, the demand it follows usually levels off, and an
+    order of three months of extrapolated growth is what stays on the
+    shelf.  A falling slope is kept (damping it would order more for a
+    product on its way out).  The reorder point keeps the undamped
+    forecast.
     """
     path = forecast.path[:EOQ_RATE_DAYS]
     model = forecast._model
-    if model is None or model.slope is None or path.size == 0:
+    if model is None or model.slope is None or path.size == 0 \
+            or not model.slope[forecast.n] > 0:
         return float(path.mean())
     n = forecast.n
     u = forecast._u
