@@ -68,6 +68,10 @@ FAMILIES = (
     'steady', 'trending', 'weekly', 'yearly', 'weekly_yearly',
     'intermittent', 'lumpy', 'new_product', 'long_lead_time', 'ramp_up',
     'decline', 'erratic')
+# Shapes the core was not tuned on (``--families held_out``): promotions
+# (a few demand spikes a year), a step up of the level, a slow linear ramp
+# down to zero.
+HELD_OUT_FAMILIES = ('promo', 'step_up', 'ramp_to_zero')
 SIM_DAYS = 455
 MEASURE_DAYS = 365
 HISTORY_DAYS = 365
@@ -144,16 +148,29 @@ def _mean_path(family, rng, days, h0):
     elif family == 'erratic':
         m = np.full(days, base)
         theta = rng.uniform(3.0, 10.0) * max(1.0, base / 10)
+    elif family == 'promo':
+        m = np.full(days, base)
+        for start in rng.uniform(0, days - 14, int(days / 365 * 4) + 1):
+            length = int(rng.integers(5, 15))
+            a = int(start)
+            m[a:a + length] *= rng.uniform(2.0, 5.0)
+    elif family == 'step_up':
+        k0 = h0 + rng.uniform(60, 360)
+        m = base * np.where(k < k0, 1.0, rng.uniform(1.5, 3.0))
+    elif family == 'ramp_to_zero':
+        k0 = h0 + rng.uniform(0, 120)
+        k1 = k0 + rng.uniform(200, 400)
+        m = base * np.clip((k1 - k) / (k1 - k0), 0.0, 1.0)
     else:
         raise ValueError(family)
     return m, p, theta
 
 
-def make_items(seed, per_family):
+def make_items(seed, per_family, families=FAMILIES):
     """Generate the items of one seed (dict of arrays)."""
     rng = np.random.default_rng(seed)
     items = []
-    for family in FAMILIES:
+    for family in families:
         for _ in range(per_family):
             h0 = NEW_HISTORY_DAYS if family == 'new_product' \
                 else HISTORY_DAYS
@@ -308,9 +325,10 @@ def prehistory(items, rng):
 
 
 def run_seed(args):
-    seed, per_family, dampening, samples = args
+    seed, per_family, dampening, samples = args[:4]
+    families_run = args[4] if len(args) > 4 else FAMILIES
     rng = np.random.default_rng(seed + 1000)
-    items = make_items(seed, per_family)
+    items = make_items(seed, per_family, families_run)
     prehistory(items, rng)
     n = len(items)
     base_date = date(2021, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
@@ -427,8 +445,8 @@ def run_seed(args):
                         (day + lt, base_date + timedelta(days=day)))
                     tuned_pending[i].sort()
     families = [it['family'] for it in items]
-    result = {}
-    for fam in FAMILIES:
+    result = {'_families': families_run}
+    for fam in families_run:
         idx = [i for i, f in enumerate(families) if f == fam]
         dem = demand_sum[idx].sum()
         row = {
@@ -481,7 +499,7 @@ def report(results):
     print(head)
     print('-' * len(head))
     verdict = {'fill': [], 'inv': [], 'orders': []}
-    for fam in FAMILIES + ('_all',):
+    for fam in tuple(results[seeds[0]]['_families']) + ('_all',):
         rows = [results[s][fam] for s in seeds]
         fails = [criteria(r) for r in rows]
         if fam != '_all':
@@ -587,6 +605,9 @@ def main(argv=None):
     parser.add_argument('--jobs', type=int, default=min(2, os.cpu_count()))
     parser.add_argument('--samples', type=int, default=2000,
         help="oracle Monte-Carlo samples per item and week")
+    parser.add_argument('--families', nargs='+', default=None,
+        help="families to simulate (default: the 12 families); "
+        "'held_out' for %s" % (', '.join(HELD_OUT_FAMILIES),))
     args = parser.parse_args(argv)
     if args.speed:
         speed()
@@ -600,7 +621,18 @@ def main(argv=None):
         samples = min(samples, 1000)
     per_family = per_family or 20
     start = time.perf_counter()
-    jobs = [(s, per_family, not args.no_dampen, samples) for s in seeds]
+    families = FAMILIES
+    if args.families:
+        families = []
+        for name in args.families:
+            extra = HELD_OUT_FAMILIES if name == 'held_out' else (name,)
+            for fam in extra:
+                if fam not in FAMILIES + HELD_OUT_FAMILIES:
+                    parser.error("unknown family %r" % fam)
+                families.append(fam)
+        families = tuple(families)
+    jobs = [(s, per_family, not args.no_dampen, samples, families)
+        for s in seeds]
     if args.jobs > 1 and len(jobs) > 1:
         with Pool(min(args.jobs, len(jobs))) as pool:
             results = dict(pool.map(run_seed, jobs))
@@ -608,7 +640,7 @@ def main(argv=None):
         results = dict(map(run_seed, jobs))
     print("replenishment_sim: seeds %s, %d items per family x %d families,"
         " %d simulated days (last %d measured), dampening %s, %.0f s" % (
-            seeds, per_family, len(FAMILIES), SIM_DAYS, MEASURE_DAYS,
+            seeds, per_family, len(families), SIM_DAYS, MEASURE_DAYS,
             'on' if not args.no_dampen else 'off',
             time.perf_counter() - start))
     report(results)

@@ -48,7 +48,8 @@ from .demand import MIN_ORIGIN, forecast_demand, forecast_demand_batch
 __all__ = [
     'OrderPoint', 'Explanation', 'LeadTime', 'compute_order_point',
     'compute_order_points',
-    'estimate_lead_time', 'lead_time_points', 'fill_rate_reorder_point',
+    'estimate_lead_time', 'lead_time_points', 'effective_lead_time_points',
+    'fill_rate_reorder_point',
     'cycle_shortage',
     'expected_shortage', 'normal_safety_stock', 'economic_order_quantity',
     'round_order_quantity', 'dampen', 'dampen_order_point', 'abc_classify',
@@ -60,6 +61,9 @@ DEFAULT_CLASS_FILL_RATES = {'A': 0.98, 'B': 0.95, 'C': 0.90}
 PRIOR_LEAD_TIME_WEIGHT = 3.0
 PRIOR_LEAD_TIME_CV = 0.25
 LEAD_TIME_POINTS = 7
+# Share of overlapping orders received out of sequence from which lead times
+# are taken as fully independent per order.
+CROSSING_FULL = 0.2
 MAX_LEAD_TIME_OBSERVATIONS = 40
 # Minimum number of historical windows for the empirical distribution.
 MIN_WINDOWS = 30
@@ -67,6 +71,8 @@ MIN_WINDOWS = 30
 FINISH_CHUNK = 32
 # Half-life (days) of the weight of past forecast errors.
 ERROR_HALF_LIFE = 120.0
+# Half-life (days) of the weight of past errors in the model's bias.
+BIAS_HALF_LIFE = 45.0
 # Days of past origins and their number (thinned) for the window errors.
 ERROR_SPAN = 365
 ERROR_ORIGINS = 160
@@ -75,6 +81,8 @@ INTERMITTENT_ERROR_ORIGINS = 160
 INTERMITTENT_ERROR_HALF_LIFE = 365.0
 # Forecast days used for the annual demand rate of the EOQ.
 EOQ_RATE_DAYS = 91
+# Daily damping of the slope of trend models in the EOQ rate.
+TREND_DAMPING = 0.98
 # Order quantities never exceed this many days of forecast demand.
 MAX_COVER_DAYS = 365
 
@@ -99,12 +107,19 @@ class LeadTime(NamedTuple):
         source: ``'quoted'`` (no observation), ``'blend'`` or ``'history'``
             (enough observations for the empirical distribution).
         observed: the observed lead times used (tuple of floats).
+        crossing: share of the pairs of overlapping orders (the later one
+            placed before the earlier one was received) that were received
+            in the reverse order of their order dates: 0 for a supplier
+            who delivers in sequence, clearly positive when every order
+            has its own, independent lead time (see
+            :func:`effective_lead_time_points`).
     """
     mean: float
     std: float
     observations: int
     source: str
     observed: Tuple[float, ...]
+    crossing: float = 0.0
 
 
 def estimate_lead_time(received_orders, quoted_lead_time, today=None):
@@ -154,9 +169,13 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
         if today is not None and received > today:
             raise ValueError(
                 "receipt date %s is after today %s" % (received, today))
-        pairs.append((received, (received - ordered).days))
+        pairs.append((received, (received - ordered).days,
+                ordered.toordinal(), received.toordinal()))
     pairs.sort()
-    observed = [float(d) for _, d in pairs[-MAX_LEAD_TIME_OBSERVATIONS:]]
+    recent = pairs[-MAX_LEAD_TIME_OBSERVATIONS:]
+    observed = [float(p[1]) for p in recent]
+    crossing = _crossing_share(
+        [p[2] for p in recent], [p[3] for p in recent])
     n = len(observed)
     k = PRIOR_LEAD_TIME_WEIGHT
     s0 = max(1.0, PRIOR_LEAD_TIME_CV * q)
@@ -169,7 +188,31 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
         k + n - 1)
     source = 'history' if n >= 10 else 'blend'
     return LeadTime(mean, math.sqrt(max(var, 0.0)), n, source,
-        tuple(observed))
+        tuple(observed), crossing)
+
+
+def _crossing_share(ordered, received):
+    """Share of overlapping order pairs received out of sequence.
+
+    A pair of orders ``i``, ``j`` (``i`` ordered first) overlaps when ``j``
+    was ordered before ``i`` was received; it crossed when ``j`` was
+    received strictly before ``i``.  Pairs ordered the same day do not
+    count.
+
+    Returns:
+        crossed / overlapping pairs (0.0 without overlapping pairs).
+    """
+    if len(ordered) < 2:
+        return 0.0
+    o = np.asarray(ordered, dtype=float)
+    r = np.asarray(received, dtype=float)
+    later = o[None, :] > o[:, None]
+    overlap = later & (o[None, :] < r[:, None])
+    count = int(overlap.sum())
+    if count == 0:
+        return 0.0
+    crossed = overlap & (r[None, :] < r[:, None])
+    return float(crossed.sum()) / count
 
 
 @lru_cache(maxsize=16)
@@ -195,26 +238,142 @@ def lead_time_points(lead_time, points=LEAD_TIME_POINTS):
     Returns:
         Array of lead times (days, >= 0), each with probability 1/points.
     """
-    probs = (np.arange(points) + 0.5) / points
+    return _lead_time_quantiles(lead_time, points, None)
+
+
+# Stratified draws of the lead time, one row per historical window: row o
+# takes the quantile (i + u_o) / points in the stratum of the point i.
+_JITTER_ROWS = 1024
+
+
+@lru_cache(maxsize=16)
+def _jitter_table(points):
+    """Probabilities and normal quantiles of the stratified draws."""
+    u = _UNIFORM[1][:_JITTER_ROWS]
+    probs = (np.arange(points)[None, :] + u[:, None]) / points
+    probs = np.clip(probs, 1e-6, 1.0 - 1e-6)
+    z = np.array([[_NORMAL.inv_cdf(p) for p in row] for row in probs])
+    for array in (probs, z):
+        array.setflags(write=False)
+    return probs, z
+
+
+def _lead_time_quantiles(lead_time, points, rows):
+    """Central points (``rows`` None) or ``rows`` stratified draws.
+
+    The draws use the same distribution and rescaling as
+    :func:`lead_time_points`: the point ``i`` is the median of its stratum
+    ``[i / points, (i + 1) / points)``, a draw is anywhere in it, so the
+    tails beyond the outer points are represented.
+    """
     mean, std = lead_time.mean, lead_time.std
     if std <= 0 or mean <= 0:
-        return np.full(points, max(mean, 0.0))
+        shape = (points,) if rows is None else (rows, points)
+        return np.full(shape, max(mean, 0.0))
+    central = (np.arange(points) + 0.5) / points
+    if rows is not None:
+        probs, z = _jitter_table(points)
+        probs = probs[np.arange(rows) % _JITTER_ROWS]
+        z = z[np.arange(rows) % _JITTER_ROWS]
     if lead_time.source == 'history':
         obs = np.sort(np.asarray(lead_time.observed))
-        pos = probs * (obs.size - 1)
-        low = np.floor(pos).astype(int)
-        high = np.minimum(low + 1, obs.size - 1)
-        pts = obs[low] + (pos - low) * (obs[high] - obs[low])
+
+        def quantile(pr):
+            pos = pr * (obs.size - 1)
+            low = np.floor(pos).astype(int)
+            high = np.minimum(low + 1, obs.size - 1)
+            return obs[low] + (pos - low) * (obs[high] - obs[low])
+        pts = quantile(central)
+        draws = quantile(probs) if rows is not None else None
     else:
         s2 = math.log(1.0 + (std / mean) ** 2)
         mu = math.log(mean) - s2 / 2
         pts = np.exp(mu + math.sqrt(s2) * _normal_quantiles(points))
+        draws = np.exp(mu + math.sqrt(s2) * z) if rows is not None else None
     spread = pts.std()
+    centre = pts.mean()
+    out = pts if rows is None else draws
     if spread > 0:
-        pts = mean + (pts - pts.mean()) * (std / spread)
+        out = mean + (out - centre) * (std / spread)
     else:
-        pts = pts - pts.mean() + mean
-    return np.maximum(pts, 0.0)
+        out = out - centre + mean
+    return np.maximum(out, 0.0)
+
+
+def effective_lead_time_points(lead_time, points, cycle_days):
+    """Lead-time points for the stock on order when orders cross.
+
+    The reorder point protects against the stock on order at a review
+    exceeding the inventory position.  When every order has its own lead
+    time and several orders are outstanding at once (orders of ``Q`` units
+    every ``T = Q / d`` days), the stock on order is a sum of many orders
+    each still on its way with probability ``P(L > age)``: the lead-time
+    part of its variance is ``Q * d * J`` with ``J = E|L1 - L2| / 2``
+    (``= integral of F(1 - F)``), i.e. a lead-time variance of ``T * J``
+    instead of ``Var(L)`` -- much smaller when ``T`` is short against the
+    spread of the lead time (late and early orders average out).  The
+    error of the estimated mean lead time does not average out (it is the
+    same for every order in transit): ``Var(L) / (n + k)`` with ``n``
+    receipts and the quote worth ``k = PRIOR_LEAD_TIME_WEIGHT`` is added to
+    ``T * J``.  With one order at a time (``T * J >= Var(L)``) nothing
+    changes.
+
+    Whether lead times are independent per order is read from the receipts
+    (``LeadTime.crossing``): a supplier who delivers in sequence never lets
+    a later order overtake an earlier one.  The variance used is
+    ``(1 - w) * Var(L) + w * min(Var(L), T * J + Var(L) / (n + k))`` with
+    ``w = min(1, crossing / CROSSING_FULL)``, and the points are shrunk
+    around their mean to that variance.
+
+    Args:
+        lead_time: the :class:`LeadTime` (its ``crossing`` share and
+            number of ``observations``).
+        points: equally likely lead times (:func:`lead_time_points`).
+        cycle_days: days between two orders (order quantity / daily
+            demand).
+
+    Returns:
+        Array of lead times (days, >= 0), same mean, spread never larger.
+    """
+    pts = np.asarray(points, dtype=float)
+    mean, factor = _crossing_shrink(lead_time, pts, cycle_days)
+    if factor == 1.0:
+        return pts
+    return np.maximum(mean + (pts - mean) * factor, 0.0)
+
+
+def _crossing_shrink(lead_time, pts, cycle_days):
+    """``(mean, factor)`` of :func:`effective_lead_time_points`."""
+    crossing = lead_time.crossing
+    var = float(pts.var())
+    mean = float(pts.mean())
+    if var <= 0 or not crossing > 0 or not cycle_days > 0 \
+            or not math.isfinite(cycle_days):
+        return mean, 1.0
+    gini = float(np.abs(pts[:, None] - pts[None, :]).mean()) / 2.0
+    independent = min(var, cycle_days * gini + var / (
+            lead_time.observations + PRIOR_LEAD_TIME_WEIGHT))
+    w = min(1.0, crossing / CROSSING_FULL)
+    target = (1.0 - w) * var + w * independent
+    return mean, math.sqrt(target / var)
+
+
+def _lead_time_draws(lead_time, lt_points, cycle_days, rows):
+    """Effective central points and ``rows`` lead times per point.
+
+    Without order crossing every row is the central points (the lead-time
+    mixture of :func:`lead_time_points`).  When orders cross, the
+    protection demand is the stock on order, whose lead-time part is a sum
+    of many independent orders (close to normal): its tail beyond the
+    outer point matters at high fill rates, so each row draws its lead
+    times in the strata of the points (see :func:`_lead_time_quantiles`).
+    """
+    mean, factor = _crossing_shrink(lead_time, lt_points, cycle_days)
+    if factor == 1.0:
+        return lt_points, np.broadcast_to(lt_points, (rows, lt_points.size))
+    draws = _lead_time_quantiles(lead_time, lt_points.size, rows)
+    return (np.maximum(mean + (lt_points - mean) * factor, 0.0),
+        np.maximum(mean + (draws - mean) * factor, 0.0))
 
 
 # --------------------------------------------------------------------------
@@ -745,15 +904,22 @@ def _error_window(forecast):
     return ERROR_SPAN, ERROR_ORIGINS, ERROR_HALF_LIFE
 
 
-def _protection_samples(forecast, lt_points, review_period):
+def _protection_samples(forecast, lead_time, lt_points, review_period,
+        cycle_days):
     """Distribution of the demand a reorder point must cover.
 
     ``X = D(L) + U``: demand over the lead time L (mixed over the
-    lead-time points) plus the undershoot U (see :func:`_undershoot`).
+    lead-time points, see :func:`effective_lead_time_points`) plus the
+    undershoot U (see :func:`_undershoot`).  Each historical window error
+    of the length of a point is added to the forecast over a lead time
+    drawn in the stratum of that point.
 
     Returns:
         ``(samples, weights, method, protection_demand, mean_undershoot)``.
     """
+    base_points = lt_points
+    lt_points = effective_lead_time_points(
+        lead_time, lt_points, cycle_days)
     lengths = np.maximum(1, np.rint(lt_points)).astype(int)
     periods = np.maximum(lt_points, 0.0)
     future = forecast.future_sum(periods)
@@ -776,13 +942,18 @@ def _protection_samples(forecast, lt_points, review_period):
             scale = 1.0
         else:
             scale = _error_scale(fc, err, valid, future)
-        samples = future[None, :] + err * scale
+        _, draws = _lead_time_draws(lead_time, base_points, cycle_days,
+            err.shape[0])
         # recent windows weigh more: the error distribution follows
         # changes of regime (launch, decline) within months
         age = forecast.n - origins
         recency = 0.5 ** (age / half_life)
         weights = np.where(valid, recency[:, None], 0.0)
         weights = weights / np.maximum(weights.sum(0), 1e-300)[None, :] / k
+        err = err * scale
+        if forecast.demand_class not in ('intermittent', 'lumpy'):
+            err = _recent_bias(err, valid, weights, age[:, None])
+        samples = forecast.future_sum(draws) + err
         method = 'empirical'
     else:
         samples, weights = _lognormal_samples(forecast, periods, future)
@@ -793,6 +964,28 @@ def _protection_samples(forecast, lt_points, review_period):
     samples = samples + under
     protection_demand = float(np.sum(weights * samples) / weights.sum())
     return samples, weights, method, protection_demand, float(under.mean())
+
+
+def _recent_bias(err, valid, weights, age):
+    """Errors whose mean (the model's bias) is the recent one.
+
+    The spread and tail of the window errors need many windows (a year,
+    half-life ``ERROR_HALF_LIFE``), but a bias of the model (a launch
+    under-forecast while demand was growing, an over-forecast after a
+    drop) is a matter of the last weeks: the errors are re-centred on
+    their mean with the half-life ``BIAS_HALF_LIFE``.  Works on the last
+    two axes (windows, points) of arrays with any leading axes; ``age``
+    broadcasts against ``err``.
+    """
+    w_long = weights
+    w_recent = np.where(valid, 0.5 ** (age / BIAS_HALF_LIFE), 0.0)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        long_mean = (w_long * err).sum(-2) / np.maximum(
+            w_long.sum(-2), 1e-300)
+        recent_mean = (w_recent * err).sum(-2) / np.maximum(
+            w_recent.sum(-2), 1e-300)
+    shift = np.where(w_recent.sum(-2) > 0, recent_mean - long_mean, 0.0)
+    return err + shift[..., None, :]
 
 
 def _variance_fit(fc, err, valid, axis):
@@ -967,6 +1160,62 @@ def _prepare(sales, stockout, received_orders, quoted_lead_time,
         eval_days)
 
 
+def _eoq_rate(forecast):
+    """Daily demand rate of the order quantity.
+
+    The mean forecast over the next ``EOQ_RATE_DAYS`` days, except that
+    a rising slope of a trend model is damped by ``TREND_DAMPING`` per day
+    beyond the first day: a straight line fitted to a launch keeps growing
+    over three months, the demand it follows usually levels off, and an
+    order of three months of extrapolated growth is what stays on the
+    shelf.  A falling slope is kept (damping it would order more for a
+    product on its way out).  The reorder point keeps the undamped
+    forecast.
+    """
+    path = forecast.path[:EOQ_RATE_DAYS]
+    model = forecast._model
+    if model is None or model.slope is None or path.size == 0 \
+            or not model.slope[forecast.n] > 0:
+        return float(path.mean())
+    n = forecast.n
+    u = forecast._u
+    days = path.size
+    h = np.arange(days)
+    damped = TREND_DAMPING * (1.0 - TREND_DAMPING ** h) / (
+        1.0 - TREND_DAMPING)
+    time = u[n] + damped * (u[1] - u[0])
+    factor = model.factor[n:n + days]
+    rate = np.maximum((model.level[n] + model.slope[n] * time) * factor,
+        0.0)
+    return float(rate.mean())
+
+
+def _cycle_days(forecast, quantity, mean_daily):
+    """Days between two orders, for :func:`effective_lead_time_points`.
+
+    Orders of smooth and erratic items follow each other about every
+    ``Q / d`` days; those of intermittent and lumpy items come in bunches
+    after the demand occurrences, so the orders in transit do not average
+    out their lead times: ``inf`` (no crossing effect).
+    """
+    if forecast.demand_class in ('intermittent', 'lumpy'):
+        return math.inf
+    return quantity / mean_daily
+
+
+def _order_quantity(item, mean_daily):
+    """``(eoq, order quantity)`` of an item at a forecast daily rate."""
+    eoq = economic_order_quantity(mean_daily * 365.0, item.ordering_cost,
+        item.unit_cost, item.holding_rate)
+    wanted = max(eoq if math.isfinite(eoq) else 0.0,
+        mean_daily * item.review_period)
+    if not math.isfinite(eoq) or wanted > MAX_COVER_DAYS * mean_daily:
+        wanted = MAX_COVER_DAYS * mean_daily
+    wanted = max(wanted, mean_daily)
+    return eoq, round_order_quantity(
+        wanted, item.pack_multiple, item.minimum_order_quantity)
+
+
 def _finish(prepared, forecast):
     """Reorder point and order-up-to of one item from its forecast."""
     (_, _, unit_cost, pack_multiple, minimum_order_quantity, fill_rate,
@@ -980,18 +1229,11 @@ def _finish(prepared, forecast):
             0.0, 0.0, 0.0, 'none', fill_rate, 1.0, 0.0, 0.0, 0.0, 0.0,
             0.0, mean_daily)
 
-    eoq = economic_order_quantity(
-        annual_demand, ordering_cost, unit_cost, holding_rate)
+    eoq, quantity = _order_quantity(prepared, _eoq_rate(forecast))
     review_demand = mean_daily * review_period
-    wanted = max(eoq if math.isfinite(eoq) else 0.0, review_demand)
-    if not math.isfinite(eoq) or wanted > MAX_COVER_DAYS * mean_daily:
-        wanted = MAX_COVER_DAYS * mean_daily
-    wanted = max(wanted, mean_daily)
-    quantity = round_order_quantity(
-        wanted, pack_multiple, minimum_order_quantity)
-
     samples, weights, method, protection_demand, undershoot = \
-        _protection_samples(forecast, lt_points, review_period)
+        _protection_samples(forecast, lead_time, lt_points, review_period,
+            _cycle_days(forecast, quantity, mean_daily))
     # orders are S - position = Q + undershoot on average
     cycle_quantity = max(quantity + undershoot, review_demand)
     reorder_point, shortage = _solve_reorder_point(
@@ -1045,7 +1287,11 @@ def _finish_rows(prepared, forecasts):
                 or len(item.lt_points) != npts:
             out[i] = _finish(item, forecast)
             continue
-        lengths = np.maximum(1, np.rint(item.lt_points)).astype(int)
+        eoq, quantity = _order_quantity(item, _eoq_rate(forecast))
+        cycle_days = _cycle_days(forecast, quantity, mean_daily)
+        lt_eff = effective_lead_time_points(
+            item.lead_time, item.lt_points, cycle_days)
+        lengths = np.maximum(1, np.rint(lt_eff)).astype(int)
         span, max_origins, _ = _error_window(forecast)
         lo = min(MIN_ORIGIN, max(7, n // 3))
         lo = max(lo, n - span - int(lengths.max()))
@@ -1060,17 +1306,21 @@ def _finish_rows(prepared, forecasts):
             out[i] = _finish(item, forecast)
             continue
         keep.append(i)
-        layout.append((mean_daily, lengths, origins))
+        _, draws = _lead_time_draws(item.lead_time, item.lt_points,
+            cycle_days, origins.size)
+        layout.append((mean_daily, lengths, origins, lt_eff, eoq, quantity,
+                draws))
     if not keep:
         return out
     k = len(keep)
-    width = max(o.size for _, _, o in layout)
+    width = max(entry[2].size for entry in layout)
     big_h = max(forecasts[i].path.size for i in keep)
     paths = np.zeros((k, big_h))
     sizes = np.zeros(k, int)
     lengths = np.zeros((k, npts), int)
     periods = np.zeros((k, npts))
     origins = np.zeros((k, width), int)
+    draws = np.zeros((k, width, npts))
     real = np.zeros((k, width), bool)
     y = np.empty((k, n))
     m = np.empty((k, n))
@@ -1084,14 +1334,16 @@ def _finish_rows(prepared, forecasts):
     review = np.empty(k)
     for j, i in enumerate(keep):
         item, forecast = prepared[i], forecasts[i]
-        mean_daily, lens, orig = layout[j]
+        mean_daily, lens, orig, lt_eff = layout[j][:4]
         path = forecast.path
         paths[j, :path.size] = path
         sizes[j] = path.size
         lengths[j] = lens
-        periods[j] = np.maximum(item.lt_points, 0.0)
+        periods[j] = np.maximum(lt_eff, 0.0)
         origins[j, :orig.size] = orig
         origins[j, orig.size:] = orig[-1]
+        draws[j, :orig.size] = layout[j][6]
+        draws[j, orig.size:] = layout[j][6][-1]
         real[j, :orig.size] = True
         y[j] = forecast._y
         m[j] = forecast._m
@@ -1146,12 +1398,18 @@ def _finish_rows(prepared, forecasts):
                 'intermittent', 'lumpy') for i in keep])
     scale = _error_scale_rows(fc, err, valid, future)
     scale[intermittent] = 1.0
-    samples = np.maximum(future[:, None, :] + err * scale, 0.0)
+    future_draws = future_sum(draws.reshape(k, -1)).reshape(draws.shape)
     age = n - origins
     half_life = np.array([_error_window(forecasts[i])[2] for i in keep])
     recency = 0.5 ** (age / half_life[:, None])
     weights = np.where(valid, recency[:, :, None], 0.0)
     weights = weights / np.maximum(weights.sum(1), 1e-300)[:, None, :] / npts
+    err = err * scale
+    smooth = ~intermittent
+    if smooth.any():
+        err[smooth] = _recent_bias(err[smooth], valid[smooth],
+            weights[smooth], age[smooth][:, :, None])
+    samples = np.maximum(future_draws + err, 0.0)
     samples = samples.reshape(k, -1)
     weights = weights.reshape(k, -1)
     # 3. undershoot
@@ -1173,17 +1431,8 @@ def _finish_rows(prepared, forecasts):
     for j, i in enumerate(keep):
         item = prepared[i]
         mean_daily = layout[j][0]
-        annual_demand = mean_daily * 365.0
-        eoq = economic_order_quantity(annual_demand, item.ordering_cost,
-            item.unit_cost, item.holding_rate)
         review_demand = mean_daily * item.review_period
-        wanted = max(eoq if math.isfinite(eoq) else 0.0, review_demand)
-        if not math.isfinite(eoq) or wanted > MAX_COVER_DAYS * mean_daily:
-            wanted = MAX_COVER_DAYS * mean_daily
-        wanted = max(wanted, mean_daily)
-        quantities[j] = round_order_quantity(
-            wanted, item.pack_multiple, item.minimum_order_quantity)
-        eoqs[j] = eoq
+        eoqs[j], quantities[j] = layout[j][4:6]
         cycle[j] = max(quantities[j] + mean_under[j], review_demand)
     fill = np.array([prepared[i].fill_rate for i in keep])
     points, shortage = _solve_rows(samples, weights, cycle, fill,

@@ -542,3 +542,69 @@ def test_batch_solver_matches_single_solver(rows, q, beta, floor):
         assert points[j] == pytest.approx(s, rel=1e-9, abs=1e-9)
         assert short[j] == pytest.approx(cycle_shortage(
                 r, np.ones(len(r)), s, q), rel=1e-9, abs=1e-9)
+
+
+# --------------------------------------------------------------------------
+# Order crossing
+# --------------------------------------------------------------------------
+
+def _orders(starts, lead_times, today=TODAY):
+    first = today - timedelta(days=max(s + lt for s, lt in zip(
+                    starts, lead_times)) + 1)
+    return [(first + timedelta(days=s), first + timedelta(days=s + lt))
+        for s, lt in zip(starts, lead_times)]
+
+
+def test_crossing_share_of_receipts():
+    # one order every 5 days, 30 days lead time: in sequence, no crossing
+    starts = list(range(0, 200, 5))
+    fifo = estimate_lead_time(_orders(starts, [30] * len(starts)), 30, TODAY)
+    assert fifo.crossing == 0.0
+    # independent lead times: later orders overtake earlier ones
+    rng = np.random.default_rng(3)
+    lts = rng.integers(15, 46, len(starts)).tolist()
+    free = estimate_lead_time(_orders(starts, lts), 30, TODAY)
+    assert 0.1 < free.crossing <= 1.0
+    assert estimate_lead_time([], 30, TODAY).crossing == 0.0
+
+
+@FAST
+@given(st.floats(1, 90), st.floats(0.05, 0.6), st.integers(0, 40),
+    st.floats(0, 1), st.floats(0.1, 400), st.floats(1.0, 5.0))
+def test_effective_lead_time_never_wider_and_keeps_the_mean(
+        mean, cv, observations, crossing, cycle_days, factor):
+    from core.replenishment import LeadTime, effective_lead_time_points
+    lead_time = LeadTime(mean, cv * mean, observations,
+        'quoted' if observations == 0 else 'blend', (), crossing)
+    points = lead_time_points(lead_time)
+    eff = effective_lead_time_points(lead_time, points, cycle_days)
+    assert eff.std() <= points.std() * (1 + 1e-9) + 1e-9
+    if eff.min() > 0 and points.min() > 0:
+        assert eff.mean() == pytest.approx(points.mean(), rel=1e-9)
+    # orders further apart average out less
+    wider = effective_lead_time_points(lead_time, points, cycle_days * factor)
+    assert wider.std() >= eff.std() * (1 - 1e-9) - 1e-9
+    # no crossing (a supplier delivering in sequence): unchanged
+    fifo = lead_time._replace(crossing=0.0)
+    assert np.array_equal(
+        effective_lead_time_points(fifo, points, cycle_days), points)
+
+
+def test_crossing_orders_need_less_safety_stock():
+    # frequent orders with independent lead times: the late and early
+    # orders in transit average out, the same lead times received in
+    # sequence do not
+    rng = np.random.default_rng(4)
+    sales = rng.poisson(40, 500).astype(float)
+    starts = list(range(0, 120, 3))   # 40 orders: all of them are used
+    lts = np.maximum(5, rng.normal(40, 12, len(starts))).round().tolist()
+    crossed = _orders(starts, lts)
+    in_sequence = _orders(starts, sorted(lts))
+    assert estimate_lead_time(crossed, 40, TODAY).crossing > 0.1
+    assert estimate_lead_time(in_sequence, 40, TODAY).crossing < 0.1
+    a = call(sales, orders=crossed, quoted_lead_time=40, unit_cost=100.0,
+        fill_rate=0.98)
+    b = call(sales, orders=in_sequence, quoted_lead_time=40,
+        unit_cost=100.0, fill_rate=0.98)
+    assert a.reorder_point >= a.explanation.lead_time_demand
+    assert a.explanation.safety_stock < b.explanation.safety_stock
