@@ -274,9 +274,14 @@ class ConcurrentDeliveryTestCase(unittest.TestCase):
             Run = pool.get('perpetual_inventory.tuning.run')
             Batch = pool.get('perpetual_inventory.tuning.batch')
             warehouse, = Location.search([('type', '=', 'warehouse')])
+            Product = pool.get('product.product')
             config = Configuration(1)
             config.batch_size = 1
             config.save()
+            for product in Product.browse([self.product_id, self.average_id]):
+                product.template.purchasable = True
+                product.template.purchase_uom = product.default_uom
+                product.template.save()
             points = OrderPoint.create([{
                         'product': p, 'location': warehouse.id,
                         'type': 'purchase', 'min_quantity': 0,
