@@ -334,10 +334,6 @@ class Move(metaclass=PoolMeta):
                     or (move.from_location.type == 'storage')
                     == (move.to_location.type == 'storage')):
                 continue
-            if move.product.get_multivalue(
-                    'cost_price_method',
-                    **move._cost_price_pattern) == 'fixed':
-                continue
             dates = starts[move.company]
             dates[move.product] = min(
                 dates.get(move.product, move.effective_date),
@@ -348,6 +344,9 @@ class Move(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         ids = [m.id for m in moves]
         for company, dates in starts.items():
+            # only the moves after the earliest date: usually none, read
+            # through the index on (product, effective date) of done moves
+            first = min(dates.values())
             latest = {}
             for sub in grouped_slice(list(dates),
                     count=backend.MAX_QUERY_PARAMS // 2):
@@ -355,6 +354,7 @@ class Move(metaclass=PoolMeta):
                         table.product, Max(table.effective_date),
                         where=reduce_ids(table.product, [p.id for p in sub])
                         & (table.state == 'done')
+                        & (table.effective_date > first)
                         & (table.company == company.id)
                         & ~reduce_ids(table.id, ids),
                         group_by=[table.product]))
@@ -362,7 +362,10 @@ class Move(metaclass=PoolMeta):
             back_dated = defaultdict(list)
             for product, date in dates.items():
                 last = latest.get(product.id)
-                if last and _to_date(last) > date:
+                if (last and _to_date(last) > date
+                        and product.get_multivalue(
+                            'cost_price_method', company=company.id)
+                        != 'fixed'):
                     back_dated[date].append(product)
             with Transaction().set_context(company=company.id):
                 for date, products in sorted(back_dated.items()):
