@@ -304,6 +304,7 @@ class Move(metaclass=PoolMeta):
         # The costs of a product are computed from its previous moves: no
         # other transaction may change them until this one commits.
         Product.lock(sorted({m.product.id for m in moves}))
+        cls._lock_entry_sequences(moves)
         returns = []
         for move in moves:
             if (move.from_location.type == 'customer'
@@ -319,6 +320,39 @@ class Move(metaclass=PoolMeta):
         Layer.save(layers)
         cls._correct_negative_stock(layers)
         cls._restate_back_dated(moves)
+
+    @classmethod
+    def _lock_entry_sequences(cls, moves):
+        """Take now the lock of the strict sequences that will number the
+        entries of the moves.
+
+        Posting takes it at the end of the work; a lock met there restarts
+        the whole transaction (Tryton's lock retry) after all of it, while
+        here the retry costs nothing.
+        """
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Period = pool.get('account.period')
+        keys = set()
+        for move in moves:
+            with Transaction().set_context(company=move.company.id):
+                today = Date.today()
+            keys.add((move.company, move.effective_date or today, today))
+        sequences = set()
+        for company, date, today in keys:
+            try:
+                period = Period.find(company, date=date, test_state=False)
+                if not period.fiscalyear.account_stock_method:
+                    continue
+                if period.state != 'open':
+                    period = Period.find(company, date=today)
+            except PeriodNotFoundError:
+                continue
+            sequence = period.move_sequence_used
+            if sequence and getattr(sequence, '_strict', False):
+                sequences.add(sequence)
+        for sequence in sorted(sequences, key=lambda s: s.id):
+            sequence.lock()
 
     @classmethod
     def _restate_back_dated(cls, moves):
