@@ -169,7 +169,8 @@ class LandedCost(metaclass=PoolMeta):
         clearing = accounts[0][0]
         products = sorted(amounts, key=lambda p: p.id)
         for product in products:
-            product.account_stock_used  # fail early when it is missing
+            # fail early, with a message naming the category and account
+            self._landed_cost_account(product, 'account_stock')
 
         # The revaluation of the goods on hand, by continental, now and
         # against the landed-cost account.
