@@ -1119,10 +1119,13 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
     """Models, scoring and choice for rows of the same kind."""
     k = rows.size
     if intermittent:
-        y = y.copy()
-        m = m.copy()
-        for j in range(k):
-            y[j], m[j] = _uncensor_occurrences(y[j], m[j])
+        # only the rows with sales on a stockout day change
+        part = ((m <= 0) & (y > 0)).any(axis=1)
+        if part.any():
+            y = y.copy()
+            m = m.copy()
+            for j in np.flatnonzero(part):
+                y[j], m[j] = _uncensor_occurrences(y[j], m[j])
     specs = INTERMITTENT_MODELS if intermittent else SMOOTH_MODELS
     span = EVAL_ORIGINS * (3 if intermittent else 1)
     ev = np.array(eval_days)

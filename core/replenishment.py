@@ -181,8 +181,10 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
     s0 = max(1.0, PRIOR_LEAD_TIME_CV * q)
     if n == 0:
         return LeadTime(q, s0 if q > 0 else 0.0, 0, 'quoted', ())
-    x = float(np.mean(observed))
-    s2 = float(np.var(observed, ddof=1)) if n > 1 else 0.0
+    # plain Python: a few dozen values, numpy's call overhead dominates
+    x = math.fsum(observed) / n
+    s2 = math.fsum((v - x) ** 2 for v in observed) / (n - 1) if n > 1 \
+        else 0.0
     mean = (k * q + n * x) / (k + n)
     var = (k * s0 * s0 + (n - 1) * s2 + k * n / (k + n) * (x - q) ** 2) / (
         k + n - 1)

@@ -33,8 +33,8 @@ class ProductHistory:
     "What the database knows of one product in one warehouse"
     product: int
     first_day: dt.date
-    sales: Tuple[float, ...]
-    stockout: Tuple[bool, ...]
+    sales: np.ndarray
+    stockout: np.ndarray
     on_hand: float = 0.0
     last_outgoing: Optional[dt.date] = None
     first_outgoing: Optional[dt.date] = None
@@ -354,8 +354,8 @@ def gather(warehouse_id, product_ids, start, end, company_id):
         result[product_id] = ProductHistory(
             product=product_id,
             first_day=start + dt.timedelta(days=offset),
-            sales=tuple(demand[i, offset:].tolist()),
-            stockout=tuple(stockout[i, offset:].tolist()),
+            sales=demand[i, offset:],
+            stockout=stockout[i, offset:],
             on_hand=float(on_hand[i, -1]) if n_days else float(opening[i]),
             last_outgoing=(start + dt.timedelta(days=int(last_used[i]))
                 if any_used[i] else None),

@@ -85,13 +85,23 @@ def compute_order_points(items, today):
             + compute_order_points(items[middle:], today))
 
 
-def round_digits(Model, values):
-    "Round the float values to the digits of their field, in place"
+def _float_digits(Model):
+    "Return field name -> decimal digits of the Float fields of Model"
+    return {name: field.digits[1] for name, field in Model._fields.items()
+        if isinstance(field, fields.Float)
+        and isinstance(field.digits, tuple)}
+
+
+def round_digits(Model, values, digits=None):
+    """Round the float values to the digits of their field, in place.
+
+    ``digits`` is ``_float_digits(Model)``, computed once for many calls.
+    """
+    if digits is None:
+        digits = _float_digits(Model)
     for name, value in values.items():
-        field = Model._fields.get(name)
-        if (isinstance(value, float) and isinstance(field, fields.Float)
-                and isinstance(field.digits, tuple)):
-            values[name] = round(value, field.digits[1])
+        if isinstance(value, float) and name in digits:
+            values[name] = round(value, digits[name])
     return values
 
 
@@ -544,7 +554,11 @@ def bulk_update(Model, rows):
 
 
 def bulk_insert(Model, rows):
-    "Insert the ``rows`` (dicts of column values) with one prepared INSERT"
+    """Insert the ``rows`` (dicts of column values).
+
+    PostgreSQL: one COPY of all the rows; else one prepared INSERT run for
+    every row (executemany).
+    """
     if not rows:
         return
     table = Model.__table__()
@@ -554,11 +568,17 @@ def bulk_insert(Model, rows):
     names = sorted({n for r in rows for n in r})
     columns = [getattr(table, n) for n in names] + [
         table.create_uid, table.create_date]
-    query, _ = tuple(table.insert(columns,
-            [[rows[0].get(n) for n in names] + [transaction.user, now]]))
-    cursor.executemany(query, [
-            tuple(r.get(n) for n in names) + (transaction.user, now)
-            for r in rows])
+    values = [tuple(r.get(n) for n in names) + (transaction.user, now)
+        for r in rows]
+    if backend.name == 'postgresql' and hasattr(cursor, 'copy'):
+        statement = 'COPY "%s" (%s) FROM STDIN' % (
+            Model._table, ', '.join('"%s"' % c.name for c in columns))
+        with cursor.copy(statement) as copy:
+            for row in values:
+                copy.write_row(row)
+    else:
+        query, _ = tuple(table.insert(columns, [list(values[0])]))
+        cursor.executemany(query, values)
 
 
 class _Point(NamedTuple):
@@ -618,6 +638,15 @@ def tune(points, run_id=None):
     start = today - dt.timedelta(days=config.history_days)
     end = today - dt.timedelta(days=1)
     class_rates = config.class_fill_rates()
+    parameters = {
+        'review_period': config.review_period,
+        'ordering_cost': config.ordering_cost,
+        'holding_rate': config.holding_rate,
+        }
+    default_lead_time = float(config.default_lead_time)
+    threshold, max_change = config.dampen_threshold, config.dampen_max_change
+    point_digits = _float_digits(OrderPoint)
+    log_digits = _float_digits(Log)
 
     groups = defaultdict(list)
     rows = _point_rows([int(p) for p in points])
@@ -640,15 +669,11 @@ def tune(points, run_id=None):
             history = histories[point.product]
             quoted = history.quoted_lead_time
             if quoted is None:
-                quoted = float(config.default_lead_time)
+                quoted = default_lead_time
             fill_rate = point.fill_rate or class_rates.get(
                 point.abc_class or 'C')
-            items.append((history, fill_rate, {
-                        'quoted_lead_time': quoted,
-                        'review_period': config.review_period,
-                        'ordering_cost': config.ordering_cost,
-                        'holding_rate': config.holding_rate,
-                        }))
+            items.append((history, fill_rate,
+                    dict(parameters, quoted_lead_time=quoted)))
         results = compute_order_points(items, today)
         math_time += time.perf_counter() - clock
 
@@ -686,8 +711,7 @@ def tune(points, run_id=None):
             new_min, new_target = apply_levels(
                 point.min_quantity, point.target_quantity,
                 result.reorder_point, result.order_up_to, rounding,
-                history.pack_multiple, config.dampen_threshold,
-                config.dampen_max_change)
+                history.pack_multiple, threshold, max_change)
             is_changed = (new_min != point.min_quantity
                 or new_target != point.target_quantity)
             values = {
@@ -695,7 +719,7 @@ def tune(points, run_id=None):
                 'safety_stock': explanation.safety_stock,
                 'mean_daily_demand': explanation.mean_daily_demand,
                 }
-            round_digits(OrderPoint, values)
+            round_digits(OrderPoint, values, point_digits)
             if is_changed:
                 changed += 1
                 values['min_quantity'] = new_min
@@ -730,7 +754,7 @@ def tune(points, run_id=None):
                     })
             logs.append(log)
     for log in logs:
-        round_digits(Log, log)
+        round_digits(Log, log, log_digits)
     if to_write:
         bulk_update(OrderPoint, to_write)
     if run_id is not None and logs:

@@ -176,9 +176,9 @@ class TuningTestCase(unittest.TestCase):
 
             hammer = result[history.hammer.id]
             self.assertEqual(hammer.first_day, start)
-            self.assertEqual(hammer.sales,
+            self.assertEqual(tuple(hammer.sales.tolist()),
                 (0, 4, 6, 0, 2, 3, 0, 5, 0, 0))
-            self.assertEqual(hammer.stockout,
+            self.assertEqual(tuple(hammer.stockout.tolist()),
                 (False, False, True, True, False, False, False, False,
                     True, True))
             self.assertEqual(hammer.on_hand, 0)
@@ -195,8 +195,8 @@ class TuningTestCase(unittest.TestCase):
 
             saw = result[history.saw.id]
             self.assertEqual(saw.first_day, history.day(3))
-            self.assertEqual(saw.sales, (0, 1, 0, 0, 0, 0, 0))
-            self.assertEqual(saw.stockout, (False,) * 7)
+            self.assertEqual(tuple(saw.sales.tolist()), (0, 1, 0, 0, 0, 0, 0))
+            self.assertEqual(tuple(saw.stockout.tolist()), (False,) * 7)
             self.assertEqual(saw.on_hand, 49)
             self.assertEqual(saw.received_orders, [])
             self.assertIsNone(saw.quoted_lead_time)
