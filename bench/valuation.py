@@ -548,7 +548,6 @@ def setup_business(database, with_module, n_products, n_locations=0,
     """
     from decimal import Decimal
     from trytond.pool import Pool
-    from trytond.transaction import Transaction
 
     def setup():
         from trytond.modules.company.tests.test_module import (
@@ -735,7 +734,6 @@ def percentile(values, fraction):
 
 def phase_throughput(config):
     from trytond.pool import Pool
-    from trytond.transaction import Transaction
 
     databases = Databases(config)
     log("backend %s" % databases.backend)
@@ -877,11 +875,10 @@ def check_databases(names, ids, moves):
         database = names[kind]
         move_ids = sorted(i for ms in moves[kind].values() for i in ms)
         with Transaction().start(database, 1,
-                context=ids[kind]['context']) as transaction:
+                context=ids[kind]['context']):
             pool = Pool()
             Move = pool.get('stock.move')
             AccountMove = pool.get('account.move')
-            cursor = transaction.connection.cursor()
             done = Move.search([('id', 'in', move_ids),
                     ('state', '=', 'done')], count=True)
             wanted = set(move_ids)

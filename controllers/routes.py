@@ -156,4 +156,3 @@ def api_lookup(request, pool):
             gettext('perpetual_inventory.msg_scanner_barcode_unknown',
                 barcode=barcode))
     return json_response(result)
-

@@ -144,8 +144,9 @@ def _receipts(product_ids, bounds, end, company_id):
     """Return product id -> [(order date, first receipt date)] of the
     purchase lines of the products received in the warehouse.
 
-    The receipts are read first, then their purchase lines by id: a join on
-    the move's origin (a string) would read every purchase line.
+    The purchase line is joined on the id part of the move's origin: the
+    moves of the products come from their index, each line and purchase
+    from its primary key.
     """
     pool = Pool()
     Move = pool.get('stock.move')
@@ -157,37 +158,27 @@ def _receipts(product_ids, bounds, end, company_id):
     line = Line.__table__()
     purchase = Purchase.__table__()
     cursor = Transaction().connection.cursor()
-    received = {}
+    line_id = Move.origin.sql_id(move.origin, Line)
+    result = defaultdict(list)
     for sub_ids in grouped_slice(product_ids, CHUNK):
         cursor.execute(*move
             .join(to, condition=move.to_location == to.id)
-            .select(move.origin, Min(move.effective_date),
+            .join(line, condition=line.id == line_id)
+            .join(purchase, condition=line.purchase == purchase.id)
+            .select(line.product, purchase.purchase_date,
+                Min(move.effective_date),
                 where=(move.state == 'done')
                 & move.origin.like('purchase.line,%')
                 & reduce_ids(move.product, list(sub_ids))
                 & (move.company == company_id)
                 & (move.effective_date <= end)
-                & _inside(to, bounds),
-                group_by=[move.origin]))
-        for origin, date in cursor:
-            try:
-                line_id = int(origin.split(',', 1)[1])
-            except (ValueError, IndexError):
-                continue
-            date = _date(date)
-            if line_id not in received or date < received[line_id]:
-                received[line_id] = date
-    result = defaultdict(list)
-    for sub_ids in grouped_slice(sorted(received), CHUNK):
-        cursor.execute(*line
-            .join(purchase, condition=line.purchase == purchase.id)
-            .select(line.id, line.product, purchase.purchase_date,
-                where=reduce_ids(line.id, list(sub_ids))
-                & (purchase.purchase_date != Null)))
-        for line_id, product_id, ordered in cursor:
-            ordered = _date(ordered)
-            if received[line_id] >= ordered:
-                result[product_id].append((ordered, received[line_id]))
+                & _inside(to, bounds)
+                & (purchase.purchase_date != Null),
+                group_by=[line.id, line.product, purchase.purchase_date]))
+        for product_id, ordered, received in cursor:
+            ordered, received = _date(ordered), _date(received)
+            if received >= ordered:
+                result[product_id].append((ordered, received))
     return result
 
 
@@ -370,41 +361,59 @@ def gather(warehouse_id, product_ids, start, end, company_id):
     return result
 
 
+def _no_jit(cursor):
+    """Turn PostgreSQL's JIT compilation off for the rest of the
+    transaction: on the aggregates over every move it costs more time than
+    it saves."""
+    if backend.name == 'postgresql':
+        cursor.execute('SET LOCAL jit = off')
+
+
 def consumption_values(warehouse_id, start, end, company_id):
     """Return product id -> consumption value (net demand x cost price)
     of the products delivered from the warehouse between start and end."""
     pool = Pool()
     Move = pool.get('stock.move')
-    Location = pool.get('stock.location')
+    CostPrice = pool.get('product.cost_price')
     move = Move.__table__()
-    from_ = Location.__table__()
-    to = Location.__table__()
+    cost = CostPrice.__table__()
     bounds = _warehouse_bounds(warehouse_id)
+    locations = _locations(bounds)
+    # the conditions on location ids: no join with the locations
+    inside = [i for i, (in_, _, _) in locations.items() if in_]
+    sinks = [i for i, (_, c, p) in locations.items() if c or p]
+    customers = [i for i, (_, c, _) in locations.items() if c]
+    if not inside or not sinks:
+        return {}
     qty = move.internal_quantity
-    out = (_inside(from_, bounds) & ~_inside(to, bounds)
-        & to.type.in_(['customer', 'production']))
-    back = (_inside(to, bounds) & ~_inside(from_, bounds)
-        & (from_.type == 'customer'))
+    out = move.from_location.in_(inside) & move.to_location.in_(sinks)
+    back = Literal(False)
+    if customers:
+        back = move.to_location.in_(inside) & move.from_location.in_(
+            customers)
+    quantities = move.select(move.product.as_('product'),
+        Sum(Case((move.to_location.in_(sinks), qty), else_=-qty)
+            ).as_('quantity'),
+        where=(move.state == 'done')
+        & (move.company == company_id)
+        & (move.effective_date >= start)
+        & (move.effective_date <= end)
+        & (out | back),
+        group_by=[move.product])
     cursor = Transaction().connection.cursor()
-    cursor.execute(*move
-        .join(from_, condition=move.from_location == from_.id)
-        .join(to, condition=move.to_location == to.id)
-        .select(move.product,
-            Sum(Case((out, qty), else_=-qty)),
-            where=(move.state == 'done')
-            & (move.company == company_id)
-            & (move.effective_date >= start)
-            & (move.effective_date <= end)
-            & (out | back),
-            group_by=[move.product]))
-    quantities = {p: max(float(q or 0), 0.0) for p, q in cursor}
-    costs = _costs(list(quantities), company_id)
-    return {p: q * costs.get(p, 0.0) for p, q in quantities.items()}
+    _no_jit(cursor)
+    cursor.execute(*quantities
+        .join(cost, 'LEFT',
+            condition=(cost.product == quantities.product)
+            & (cost.company == company_id))
+        .select(quantities.product, quantities.quantity, cost.cost_price))
+    return {p: max(float(q or 0), 0.0) * float(c or 0)
+        for p, q, c in cursor}
 
 
-def first_sales(warehouse_id, company_id):
+def first_sales(warehouse_id, company_id, product_ids=None):
     """Return product id -> date of the first done delivery to a customer
-    from the warehouse."""
+    from the warehouse (of the ``product_ids`` only, when given)."""
     pool = Pool()
     Move = pool.get('stock.move')
     Location = pool.get('stock.location')
@@ -413,14 +422,47 @@ def first_sales(warehouse_id, company_id):
     to = Location.__table__()
     bounds = _warehouse_bounds(warehouse_id)
     cursor = Transaction().connection.cursor()
-    cursor.execute(*move
-        .join(from_, condition=move.from_location == from_.id)
-        .join(to, condition=move.to_location == to.id)
-        .select(move.product, Min(move.effective_date),
-            where=(move.state == 'done')
-            & (move.company == company_id)
-            & _inside(from_, bounds)
-            & (to.type == 'customer'),
-            group_by=[move.product]))
-    return {p: _date(d) for p, d in cursor}
+    where = ((move.state == 'done')
+        & (move.company == company_id)
+        & _inside(from_, bounds)
+        & (to.type == 'customer'))
+    if product_ids is None:
+        slices = [None]
+    else:
+        slices = [list(s) for s in grouped_slice(sorted(product_ids), CHUNK)]
+    result = {}
+    for sub_ids in slices:
+        cursor.execute(*move
+            .join(from_, condition=move.from_location == from_.id)
+            .join(to, condition=move.to_location == to.id)
+            .select(move.product, Min(move.effective_date),
+                where=where if sub_ids is None
+                else where & reduce_ids(move.product, sub_ids),
+                group_by=[move.product]))
+        result.update((p, _date(d)) for p, d in cursor)
+    return result
 
+
+def products_without_point(warehouse_id, company_id):
+    """Return the ids of the active, purchasable goods that have no order
+    point in the warehouse (those an order point can be proposed for)."""
+    pool = Pool()
+    Product = pool.get('product.product')
+    Template = pool.get('product.template')
+    OrderPoint = pool.get('stock.order_point')
+    product = Product.__table__()
+    template = Template.__table__()
+    point = OrderPoint.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*product
+        .join(template, condition=product.template == template.id)
+        .select(product.id,
+            where=(product.active == Literal(True))
+            & (template.active == Literal(True))
+            & (template.type == 'goods')
+            & (template.consumable == Literal(False))
+            & (template.purchasable == Literal(True))
+            & ~product.id.in_(point.select(point.product,
+                    where=(point.location == warehouse_id)
+                    & (point.company == company_id)))))
+    return [p for p, in cursor]

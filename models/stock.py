@@ -625,7 +625,8 @@ class ValuationLayer(ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.product, Index.Range()), (t.date, Index.Range())),
-                Index(t, (t.date, Index.Range()), (t.account, Index.Equality())),
+                Index(t, (t.date, Index.Range()),
+                    (t.account, Index.Equality())),
                 Index(t, (t.account_move, Index.Equality())),
                 Index(t, (t.move, Index.Equality())),
                 })
@@ -918,7 +919,6 @@ class ValuationLayer(ModelSQL, ModelView):
             Sum(layer.value).as_('value'),
             where=(layer.company == company_id) & (layer.date <= date),
             group_by=columns)
-
 
 
 class Consumption(ModelSQL, ModelView):

@@ -25,6 +25,10 @@ from ..core.replenishment import abc_classify, dampen_order_point
 from ..exceptions import TuningError
 from . import history as history_
 
+# Above this many products without an order point, their first sales are
+# read with one aggregate over all the moves instead of product by product.
+CHUNK_ALL = 20000
+
 ABC_CLASSES = [
     (None, ""),
     ('A', "A"),
@@ -372,20 +376,21 @@ class Run(ModelSQL, ModelView):
         Configuration = pool.get('perpetual_inventory.configuration')
         config = Configuration(1)
         limit = today - dt.timedelta(days=config.propose_min_days)
-        point = OrderPoint.__table__()
-        cursor = Transaction().connection.cursor()
         to_create = []
         for warehouse in Location.search([('type', '=', 'warehouse')]):
-            first = history_.first_sales(warehouse.id, company_id)
+            # only the goods without an order point: once every product
+            # has one, no move is read
+            without = history_.products_without_point(
+                warehouse.id, company_id)
+            if not without:
+                continue
+            first = history_.first_sales(warehouse.id, company_id,
+                None if len(without) > CHUNK_ALL else without)
             candidates = {p for p, d in first.items() if d and d <= limit}
             if not candidates:
                 continue
-            cursor.execute(*point.select(point.product,
-                    where=(point.location == warehouse.id)
-                    & (point.company == company_id)))
-            existing = {p for p, in cursor}
             products = Product.search([
-                    ('id', 'in', list(candidates - existing)),
+                    ('id', 'in', list(candidates & set(without))),
                     ('type', '=', 'goods'),
                     ('consumable', '=', False),
                     ('purchasable', '=', True),
@@ -400,7 +405,6 @@ class Run(ModelSQL, ModelView):
                         'target_quantity': 0,
                         })
         return OrderPoint.create(to_create)
-
 
 
 class Batch(ModelSQL, ModelView):

@@ -26,10 +26,6 @@ class ScannerRouteTestCase(RouteTestCase):
     def setUpDatabase(cls):
         pool = Pool()
         User = pool.get('res.user')
-        Template = pool.get('product.template')
-        Uom = pool.get('product.uom')
-        Location = pool.get('stock.location')
-        Application = pool.get('res.user.application')
 
         admin, = User.search([('login', '=', 'admin')])
         admin.password = 'password'
