@@ -101,7 +101,7 @@ class OrderPoint(metaclass=PoolMeta):
 
     @classmethod
     def tune_batch(cls, points, run_id, batch_id=None):
-        "Tune one batch of a run (queued task)"
+        "Tune one batch of a run (order points or their ids)"
         pool = Pool()
         Batch = pool.get('perpetual_inventory.tuning.batch')
         counts = tune(points, run_id)

@@ -315,10 +315,13 @@ class Run(ModelSQL, ModelView):
                     'run': run.id, 'sequence': i, 'points': len(b),
                     'state': 'queued',
                     } for i, b in enumerate(batches, 1)])
-        batch_ids = [b.id for b in Batch.search(
-                [('run', '=', run.id)], order=[('sequence', 'ASC')])]
-        for batch, batch_id in zip(batches, batch_ids):
-            OrderPoint.__queue__.tune_batch(batch, run.id, batch_id)
+        batch_records = Batch.search(
+            [('run', '=', run.id)], order=[('sequence', 'ASC')])
+        for point_ids, batch in zip(batches, batch_records):
+            # the task's record is the batch, the order points are an
+            # argument: the queue checks and instantiates its records, in
+            # a time that grows with the square of their number
+            Batch.__queue__.tune(batch, point_ids)
         return run
 
     @classmethod
@@ -433,6 +436,16 @@ class Batch(ModelSQL, ModelView):
         cls._order = [('sequence', 'ASC'), ('id', 'ASC')]
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.run, Index.Equality())))
+
+    @classmethod
+    def tune(cls, batches, point_ids):
+        "Tune the order points of the batch (queued task)"
+        pool = Pool()
+        OrderPoint = pool.get('stock.order_point')
+        if not isinstance(batches, (list, tuple)):
+            batches = [batches]
+        for batch in batches:
+            OrderPoint.tune_batch(point_ids, batch.run.id, batch.id)
 
     @classmethod
     def record(cls, batch_id, tuned, changed, failed, sql_time, math_time):

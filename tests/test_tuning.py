@@ -490,10 +490,11 @@ class TuningTestCase(unittest.TestCase):
             self.assertFalse(config.getboolean('queue', 'worker'))
             self.assertEqual(Transaction().tasks, [])
             tasks = [t for t in Queue.search([])
-                if t.data['method'] == 'tune_batch']
+                if t.data['model'] == 'perpetual_inventory.tuning.batch'
+                and t.data['method'] == 'tune']
             self.assertEqual(len(tasks), 2)
             self.assertEqual(
-                sorted(list(t.data['instances']) for t in tasks),
+                sorted(list(t.data['args'][0]) for t in tasks),
                 [[points[0].id], [points[1].id]])
             self.assertEqual(Run(run.id).state, 'running')
 
