@@ -60,6 +60,16 @@ YEARLY_MIN_DAYS = 365 + EVAL_ORIGINS
 FOURIER_ORDER = 8
 # Numbers of yearly harmonics tried (the one of smallest BIC is kept).
 FOURIER_ORDERS = (1, 2, 3, 4, 6, 8)
+# Level break (smooth and erratic items): the demand of the last
+# BREAK_WINDOWS days below BREAK_RATIO times the chosen model's forecast and
+# below every week of the past year (relative to the forecast of its
+# origin, the last BREAK_GAP days excluded) resets the level to the mean of
+# those days.
+BREAK_WINDOWS = (7, 14, 21, 28)
+BREAK_GAP = 42
+BREAK_RATIO = 0.5
+BREAK_MIN_WINDOWS = 60
+_BREAK_WINDOWS = np.array(BREAK_WINDOWS)
 # Syntetos-Boylan classification cut-offs.
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
@@ -637,6 +647,93 @@ def _score_family(level, slope, factor, u, y, m, origins, length):
     return (err * err).mean(axis=1), float((cy[ends] - cy[origins]).mean())
 
 
+def _level_break(y, m, factor, level, slope, u, n):
+    """New level after a drop of the demand, or ``None``.
+
+    A model chosen on the rolling-origin score follows a drop (end of
+    life, lost customer) only once enough origins after it have been
+    scored, weeks later: meanwhile its forecast, and the orders it
+    triggers, stay at the old level, and what is ordered then is left on
+    the shelf.  The demand of the last ``r`` days (``BREAK_WINDOWS``,
+    non-censored days) is compared with the chosen model's forecast made
+    ``r`` days ago; a drop is established when the ratio is below
+    ``BREAK_RATIO`` and below the ratio of every 7-day window of the past
+    year (origins up to ``BREAK_GAP`` days ago, at least
+    ``BREAK_MIN_WINDOWS`` of them, i.e. lower than anything the noise of
+    this item produced).  The level is then the deseasonalised mean of
+    the window of lowest ratio among those (a window reaching back before
+    the drop mixes in the old level and has a higher ratio; the windows
+    are nested, so choosing the lowest one biases little).  Only drops are
+    followed
+    this way: a rise shows in the recent bias of the errors and the
+    faster models, while stock ordered for a demand that is gone cannot
+    be sold.
+
+    Args:
+        y, m: demand and weights (0 on censored days), ``n`` days.
+        factor: profile factors (at least ``n`` days).
+        level, slope: the chosen model at every origin (``slope`` may be
+            ``None``).
+        u: time in years.
+
+    Returns:
+        The new level (float) or ``None`` when there is no drop.
+    """
+    r = BREAK_WINDOWS[0]
+    lo = max(MIN_ORIGIN, n - 365)
+    hi = n - BREAK_GAP - r
+    if hi - lo + 1 < BREAK_MIN_WINDOWS or m[n - r:n].sum() < 4:
+        return None
+    # the recent windows first, on the last days only (most items stop
+    # here)
+    recent = _BREAK_WINDOWS
+    t0 = n - recent
+    back = BREAK_WINDOWS[-1]
+    mf_tail = m[n - back:n] * factor[n - back:n]
+    # sums over the last d days, d = 0..back
+    tail_f = _cum0(mf_tail[::-1])
+    tail_y = _cum0((m[n - back:n] * y[n - back:n])[::-1])
+    weight_now = tail_f[recent]
+    fc_now = level[t0] * weight_now
+    if slope is not None:
+        tail_uf = _cum0((mf_tail * u[n - back:n])[::-1])
+        fc_now = fc_now + slope[t0] * tail_uf[recent]
+    actual_now = tail_y[recent]
+    # ratio below BREAK_RATIO, without dividing (fc_now may be 0)
+    candidate = (actual_now < BREAK_RATIO * fc_now) & (weight_now > 0)
+    if not candidate.any():
+        return None
+    ratio_now = np.where(candidate, actual_now / np.where(
+            candidate, fc_now, 1.0), np.inf)
+    mf = m * factor[:n]
+    cmf = _cum0(mf)
+    cy = _cum0(m * y)
+    t = np.arange(lo, hi + 1)
+    fc = level[t] * (cmf[t + r] - cmf[t])
+    if slope is not None:
+        cmuf = _cum0(mf * u[:n])
+        fc = fc + slope[t] * (cmuf[t + r] - cmuf[t])
+    ok = fc > 0
+    if ok.sum() < BREAK_MIN_WINDOWS:
+        return None
+    floor = ((cy[t + r] - cy[t])[ok] / fc[ok]).min()
+    passed = np.flatnonzero(candidate & (ratio_now < floor))
+    if passed.size == 0:
+        return None
+    i = passed[np.argmin(ratio_now[passed])]
+    return float(actual_now[i] / weight_now[i])
+
+
+def _break_path(name, level, slope, factor, n, new_level):
+    """The chosen model with its level at ``n`` reset by a break."""
+    level = level.copy()
+    level[n] = new_level
+    if slope is not None:
+        slope = slope.copy()
+        slope[n] = 0.0
+    return _ModelPath(name + '+break', level, slope, factor, 0)
+
+
 def _uncensor_occurrences(y, m):
     """Bias correction of intermittent demand for lost sales.
 
@@ -794,6 +891,13 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
     has_slope = kind == 'T'
     chosen = _ModelPath(name, chosen_level,
         chosen_slope if has_slope else None, factor, 0)
+    if not intermittent:
+        new_level = _level_break(y, m, factor, chosen.level, chosen.slope,
+            u, n)
+        if new_level is not None:
+            chosen = _break_path(name, chosen.level, chosen.slope, factor,
+                n, new_level)
+            name = chosen.name
     path = chosen.level[n] * factor[n:total]
     if has_slope:
         path = path + chosen.slope[n] * u[n:total] * factor[n:total]
@@ -1225,6 +1329,13 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
         has_slope = kind == 'T'
         chosen = _ModelPath(name, c_level, c_slope if has_slope else None,
             factor, 0)
+        if not intermittent:
+            new_level = _level_break(y[j], m[j], factor, chosen.level,
+                chosen.slope, u, n)
+            if new_level is not None:
+                chosen = _break_path(name, chosen.level, chosen.slope,
+                    factor, n, new_level)
+                name = chosen.name
         path = chosen.level[n] * factor[n:end]
         if has_slope:
             path = path + chosen.slope[n] * u[n:end] * factor[n:end]

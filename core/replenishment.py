@@ -73,6 +73,9 @@ FINISH_CHUNK = 32
 ERROR_HALF_LIFE = 120.0
 # Half-life (days) of the weight of past errors in the model's bias.
 BIAS_HALF_LIFE = 45.0
+# Bandwidth (natural log of the level ratio) of the weight of past windows
+# by their level (see _level_kernel).
+LEVEL_BANDWIDTH = 1.0
 # Days of past origins and their number (thinned) for the window errors.
 ERROR_SPAN = 365
 ERROR_ORIGINS = 160
@@ -951,10 +954,15 @@ def _protection_samples(forecast, lead_time, lt_points, review_period,
         age = forecast.n - origins
         recency = 0.5 ** (age / half_life)
         weights = np.where(valid, recency[:, None], 0.0)
+        if forecast.demand_class not in ('intermittent', 'lumpy'):
+            weights = weights * _level_kernel(fc, future[None, :])
         weights = weights / np.maximum(weights.sum(0), 1e-300)[None, :] / k
         err = err * scale
         if forecast.demand_class not in ('intermittent', 'lumpy'):
-            err = _recent_bias(err, valid, weights, age[:, None])
+            step = float(origins[1] - origins[0]) \
+                if origins.size > 1 else 1.0
+            err = _recent_bias(err, valid, weights, age[:, None],
+                np.maximum(1.0, lengths / step))
         samples = forecast.future_sum(draws) + err
         method = 'empirical'
     else:
@@ -968,26 +976,59 @@ def _protection_samples(forecast, lead_time, lt_points, review_period,
     return samples, weights, method, protection_demand, float(under.mean())
 
 
-def _recent_bias(err, valid, weights, age):
+def _recent_bias(err, valid, weights, age, overlap=1.0):
     """Errors whose mean (the model's bias) is the recent one.
 
     The spread and tail of the window errors need many windows (a year,
     half-life ``ERROR_HALF_LIFE``), but a bias of the model (a launch
     under-forecast while demand was growing, an over-forecast after a
     drop) is a matter of the last weeks: the errors are re-centred on
-    their mean with the half-life ``BIAS_HALF_LIFE``.  Works on the last
-    two axes (windows, points) of arrays with any leading axes; ``age``
-    broadcasts against ``err``.
+    their mean with the half-life ``BIAS_HALF_LIFE``.  That recent mean
+    rests on few independent windows (overlapping windows of ``L`` days
+    from origins ``step`` days apart count about ``step / L`` each): the
+    shift from the long mean is shrunk by ``d^2 / (d^2 + se^2)``, ``se``
+    its standard error, so a stable item is not moved around by the noise
+    of the last weeks while a real bias (several standard errors) is
+    kept.  Works on the last two axes (windows, points) of arrays with
+    any leading axes; ``age`` broadcasts against ``err``; ``overlap``
+    (``max(1, L / step)`` per point) against the points axis.
     """
     w_long = weights
     w_recent = np.where(valid, 0.5 ** (age / BIAS_HALF_LIFE), 0.0)
     with np.errstate(invalid='ignore', divide='ignore'):
-        long_mean = (w_long * err).sum(-2) / np.maximum(
-            w_long.sum(-2), 1e-300)
+        long_sum = np.maximum(w_long.sum(-2), 1e-300)
+        long_mean = (w_long * err).sum(-2) / long_sum
+        recent_sum = w_recent.sum(-2)
         recent_mean = (w_recent * err).sum(-2) / np.maximum(
-            w_recent.sum(-2), 1e-300)
-    shift = np.where(w_recent.sum(-2) > 0, recent_mean - long_mean, 0.0)
+            recent_sum, 1e-300)
+        dev = err - long_mean[..., None, :]
+        var = (w_long * dev * dev).sum(-2) / long_sum
+        share = (w_recent * w_recent).sum(-2) / np.maximum(
+            recent_sum * recent_sum, 1e-300)
+        se2 = var * np.minimum(share * overlap, 1.0)
+        shift = np.where(recent_sum > 0, recent_mean - long_mean, 0.0)
+        d2 = shift * shift
+        shift = np.where(d2 + se2 > 0, shift * d2 / np.maximum(
+                d2 + se2, 1e-300), 0.0)
     return err + shift[..., None, :]
+
+
+def _level_kernel(fc, future):
+    """Weight of past windows by how close their level is to the coming one.
+
+    The variance function rescales a past error to the coming level, but
+    it is a two-parameter model: the errors of windows made at a very
+    different level (a launch, before a ramp, the other season) also
+    carry what was particular to that level (the lag of a model chasing
+    growth is a relative error that the rescaling multiplies).  Windows
+    are weighted by a Gaussian kernel in ``log(forecast)`` of bandwidth
+    ``LEVEL_BANDWIDTH`` (one unit added to both sums for small counts):
+    half or twice the coming level keeps 79 % of the weight, a fifth
+    27 %.
+    """
+    with np.errstate(invalid='ignore', divide='ignore'):
+        d = np.log((fc + 1.0) / (future + 1.0)) / LEVEL_BANDWIDTH
+    return np.exp(-0.5 * d * d)
 
 
 def _variance_fit(fc, err, valid, axis):
@@ -1405,12 +1446,17 @@ def _finish_rows(prepared, forecasts):
     half_life = np.array([_error_window(forecasts[i])[2] for i in keep])
     recency = 0.5 ** (age / half_life[:, None])
     weights = np.where(valid, recency[:, :, None], 0.0)
+    weights = weights * np.where(intermittent[:, None, None], 1.0,
+        _level_kernel(fc, future[:, None, :]))
     weights = weights / np.maximum(weights.sum(1), 1e-300)[:, None, :] / npts
     err = err * scale
     smooth = ~intermittent
     if smooth.any():
+        step = np.where(real.sum(1) > 1, origins[:, 1] - origins[:, 0],
+            1).astype(float)
+        overlap = np.maximum(1.0, lengths / step[:, None])
         err[smooth] = _recent_bias(err[smooth], valid[smooth],
-            weights[smooth], age[smooth][:, :, None])
+            weights[smooth], age[smooth][:, :, None], overlap[smooth])
     samples = np.maximum(future_draws + err, 0.0)
     samples = samples.reshape(k, -1)
     weights = weights.reshape(k, -1)

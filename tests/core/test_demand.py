@@ -263,3 +263,33 @@ def test_lost_sales_do_not_bias_intermittent_demand_low():
     assert corrected.demand_class in ('intermittent', 'lumpy')
     assert abs(corrected.path.mean() - truth) < abs(
         dropped.path.mean() - truth)
+
+
+def test_drop_resets_the_level():
+    # demand falls to a tenth ten days before today: the level models
+    # would keep most of the old level until the score catches up
+    from core.demand import forecast_demand_batch
+    rng = np.random.default_rng(11)
+    n = 500
+    drop = rng.poisson(20, n).astype(float)
+    drop[-10:] = rng.poisson(2, 10)
+    stable = rng.poisson(20, n).astype(float)
+    flags = np.zeros(n, bool)
+    fc = forecast_demand(drop, flags, TODAY, 30, 14)
+    assert fc.model.endswith('+break')
+    assert fc.path.mean() < 4
+    calm = forecast_demand(stable, flags, TODAY, 30, 14)
+    assert '+break' not in calm.model
+    assert calm.path.mean() == pytest.approx(20, rel=0.15)
+    # a stockout is not a drop: censored days are not compared
+    out = drop.copy()
+    out[-10:] = 0.0
+    censored = flags.copy()
+    censored[-10:] = True
+    assert '+break' not in forecast_demand(out, censored, TODAY, 30, 14).model
+    batch = forecast_demand_batch(np.vstack((drop, stable)),
+        np.vstack((flags, flags)), TODAY, [30, 30], [14, 14])
+    for one, other in zip((fc, calm), batch):
+        assert one.model == other.model
+        np.testing.assert_allclose(one.path, other.path, rtol=1e-7,
+            atol=1e-9)

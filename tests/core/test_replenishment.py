@@ -608,3 +608,33 @@ def test_crossing_orders_need_less_safety_stock():
         unit_cost=100.0, fill_rate=0.98)
     assert a.reorder_point >= a.explanation.lead_time_demand
     assert a.explanation.safety_stock < b.explanation.safety_stock
+
+
+def test_recent_bias_keeps_a_real_bias_and_shrinks_noise():
+    from core.replenishment import _recent_bias
+    rng = np.random.default_rng(5)
+    count = 160
+    age = np.arange(count, 0, -1, dtype=float)[:, None] * 2.0
+    valid = np.ones((count, 1), bool)
+    weights = 0.5 ** (age / 120.0)
+    weights = weights / weights.sum()
+    noise = rng.normal(0.0, 10.0, (count, 1))
+    biased = noise + np.where(age < 60, 40.0, 0.0)
+    w_recent = 0.5 ** (age / 45.0)
+
+    def raw_shift(err):
+        return float((w_recent * err).sum() / w_recent.sum()
+            - (weights * err).sum() / weights.sum())
+    # a bias of several standard errors is kept almost whole
+    kept = float((_recent_bias(biased, valid, weights, age) - biased)[0, 0])
+    assert kept == pytest.approx(raw_shift(biased), rel=0.1)
+    # overlapping windows (10 days from origins 2 days apart) are worth
+    # fewer independent ones: the noise of the recent mean is shrunk
+    shifts = []
+    for seed in range(20):
+        err = np.random.default_rng(seed).normal(0.0, 10.0, (count, 1))
+        moved = float((_recent_bias(err, valid, weights, age, 5.0)
+                - err)[0, 0])
+        assert abs(moved) <= abs(raw_shift(err)) + 1e-12
+        shifts.append(abs(moved) / max(abs(raw_shift(err)), 1e-12))
+    assert np.mean(shifts) < 0.8
