@@ -348,12 +348,18 @@ def effective_lead_time_points(lead_time, points, cycle_days):
 
 
 def _crossing_shrink(lead_time, pts, cycle_days):
-    """``(mean, factor)`` of :func:`effective_lead_time_points`."""
+    """``(mean, factor)`` of :func:`effective_lead_time_points`.
+
+    With a factor of 1 (nothing to shrink) the mean is not computed
+    (``None``).
+    """
     crossing = lead_time.crossing
+    if not crossing > 0 or not cycle_days > 0 \
+            or not math.isfinite(cycle_days):
+        return None, 1.0
     var = float(pts.var())
     mean = float(pts.mean())
-    if var <= 0 or not crossing > 0 or not cycle_days > 0 \
-            or not math.isfinite(cycle_days):
+    if var <= 0:
         return mean, 1.0
     gini = float(np.abs(pts[:, None] - pts[None, :]).mean()) / 2.0
     independent = min(var, cycle_days * gini + var / (
@@ -1161,8 +1167,13 @@ class _Prepared(NamedTuple):
 
 def _prepare(sales, stockout, received_orders, quoted_lead_time,
         unit_cost, pack_multiple, minimum_order_quantity, fill_rate,
-        review_period, ordering_cost, holding_rate, today):
-    """Check the inputs of one item; lead time and forecast horizon."""
+        review_period, ordering_cost, holding_rate, today, points=True):
+    """Check the inputs of one item; lead time and forecast horizon.
+
+    With ``points`` false, the lead-time points (and the horizon) are left
+    to :func:`_with_points` (:func:`compute_order_points` computes them
+    for all the items at once).
+    """
     if not isinstance(today, date):
         raise ValueError("today must be a datetime.date")
     try:
@@ -1191,16 +1202,55 @@ def _prepare(sales, stockout, received_orders, quoted_lead_time,
     ordering_cost = _check_number('ordering_cost', ordering_cost)
     holding_rate = _check_number('holding_rate', holding_rate)
     lead_time = estimate_lead_time(received_orders, quoted_lead_time, today)
+    item = _Prepared(y, flags, unit_cost, pack_multiple,
+        minimum_order_quantity, fill_rate, review_period, ordering_cost,
+        holding_rate, lead_time, None, None, None, None)
+    if points:
+        item = _with_points(item, lead_time_points(lead_time))
+    return item
 
-    lt_points = lead_time_points(lead_time)
-    protection_days = lead_time.mean + review_period
-    horizon = int(math.ceil(max(lt_points.max() + review_period,
+
+def _with_points(item, lt_points):
+    """The prepared item with its lead-time points and forecast horizon."""
+    protection_days = item.lead_time.mean + item.review_period
+    horizon = int(math.ceil(max(float(lt_points.max()) + item.review_period,
                 EOQ_RATE_DAYS))) + 1
     eval_days = int(min(max(round(protection_days), 7), 42))
-    return _Prepared(y, flags, unit_cost, pack_multiple,
-        minimum_order_quantity, fill_rate, review_period, ordering_cost,
-        holding_rate, lead_time, lt_points, protection_days, horizon,
-        eval_days)
+    return item._replace(lt_points=lt_points,
+        protection_days=protection_days, horizon=horizon,
+        eval_days=eval_days)
+
+
+def _lead_time_points_rows(lead_times, points=LEAD_TIME_POINTS):
+    """:func:`lead_time_points` of many lead times.
+
+    The lognormal ones (fewer than 10 observations) are computed together;
+    the empirical ones one by one.
+    """
+    out = [None] * len(lead_times)
+    rows = []
+    for i, lead_time in enumerate(lead_times):
+        if lead_time.source != 'history' and lead_time.std > 0 \
+                and lead_time.mean > 0:
+            rows.append(i)
+        else:
+            out[i] = lead_time_points(lead_time, points)
+    if rows:
+        mean = np.array([lead_times[i].mean for i in rows])[:, None]
+        std = np.array([lead_times[i].std for i in rows])[:, None]
+        s2 = np.log(1.0 + (std / mean) ** 2)
+        mu = np.log(mean) - s2 / 2
+        pts = np.exp(mu + np.sqrt(s2) * _normal_quantiles(points)[None, :])
+        spread = pts.std(axis=1, keepdims=True)
+        centre = pts.mean(axis=1, keepdims=True)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            pts = np.where(spread > 0,
+                mean + (pts - centre) * (std / spread),
+                pts - centre + mean)
+        pts = np.maximum(pts, 0.0)
+        for j, i in enumerate(rows):
+            out[i] = pts[j]
+    return out
 
 
 def _eoq_rate(forecast):
@@ -1731,7 +1781,9 @@ def compute_order_points(sales, stockout, received_orders, quoted_lead_time,
             ('holding_rate', holding_rate))]
     prepared = [_prepare(sales[i], stockout[i], received_orders[i],
             *[p[i] for p in params[:1]], *[p[i] for p in params[1:]],
-            today) for i in range(count)]
+            today, points=False) for i in range(count)]
+    prepared = [_with_points(item, pts) for item, pts in zip(prepared,
+            _lead_time_points_rows([item.lead_time for item in prepared]))]
     by_length = {}
     for i, item in enumerate(prepared):
         by_length.setdefault(item.sales.size, []).append(i)
