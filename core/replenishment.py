@@ -1417,7 +1417,6 @@ def _finish_rows(prepared, forecasts):
     real = np.zeros((k, width), bool)
     y = np.empty((k, n))
     m = np.empty((k, n))
-    one_step = np.empty((k, n))
     total_f = max(forecasts[i]._model.factor.size for i in keep)
     level = np.empty((k, n + 1))
     slope = np.zeros((k, n + 1))
@@ -1425,6 +1424,11 @@ def _finish_rows(prepared, forecasts):
     cuf = np.zeros((k, total_f + 1))
     mean_lt = np.empty(k)
     review = np.empty(k)
+    # the factors padded with 0 (their cumulative sums stay flat), the
+    # time in years of the longest one (the same calendar for all)
+    factors = np.zeros((k, total_f))
+    sloped = np.zeros(k, bool)
+    u = None
     for j, i in enumerate(keep):
         item, forecast = prepared[i], forecasts[i]
         mean_daily, lens, orig, lt_eff = layout[j][:4]
@@ -1432,7 +1436,7 @@ def _finish_rows(prepared, forecasts):
         paths[j, :path.size] = path
         sizes[j] = path.size
         lengths[j] = lens
-        periods[j] = np.maximum(lt_eff, 0.0)
+        periods[j] = lt_eff
         origins[j, :orig.size] = orig
         origins[j, orig.size:] = orig[-1]
         draws[j, :orig.size] = layout[j][6]
@@ -1441,20 +1445,24 @@ def _finish_rows(prepared, forecasts):
         y[j] = forecast._y
         m[j] = forecast._m
         model = forecast._model
-        u = forecast._u
         f = model.factor
+        factors[j, :f.size] = f
         level[j] = model.level
-        step_fc = model.level[:n] * f[:n]
-        cf[j, 1:f.size + 1] = np.cumsum(f)
-        cf[j, f.size + 1:] = cf[j, f.size]
         if model.slope is not None:
             slope[j] = model.slope
-            step_fc = step_fc + model.slope[:n] * u[:n] * f[:n]
-            cuf[j, 1:f.size + 1] = np.cumsum(u[:f.size] * f)
-            cuf[j, f.size + 1:] = cuf[j, f.size]
-        one_step[j] = np.maximum(step_fc, 0.0)
+            sloped[j] = True
+        if u is None or forecast._u.size > u.size:
+            u = forecast._u
         mean_lt[j] = item.lead_time.mean
         review[j] = item.review_period
+    periods = np.maximum(periods, 0.0)
+    np.cumsum(factors, axis=1, out=cf[:, 1:])
+    step_fc = level[:, :n] * factors[:, :n]
+    if sloped.any():
+        uf = factors[sloped] * u[:total_f]
+        cuf[sloped, 1:] = np.cumsum(uf, axis=1)
+        step_fc[sloped] += slope[sloped, :n] * uf[:, :n]
+    one_step = np.maximum(step_fc, 0.0)
     rk = np.arange(k)[:, None]
     # forecast sums over the lead-time points (future_sum, vectorised)
     cpath = np.concatenate((np.zeros((k, 1)), np.cumsum(paths, axis=1)),
