@@ -916,7 +916,7 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
 # function (the origin spans of short histories differ item by item).
 BATCH_MIN_DAYS = 28 + 3 * EVAL_ORIGINS + 42 + 7
 # Items processed together (keeps the work arrays in cache).
-BATCH_CHUNK = 32
+BATCH_CHUNK = 128
 
 
 def _weekday_profiles(y, m, weekday, n):
