@@ -365,7 +365,10 @@ def _no_jit(cursor):
     """Turn PostgreSQL's JIT compilation off for the rest of the
     transaction: on the aggregates over every move it costs more time than
     it saves."""
-    if backend.name == 'postgresql':
+    transaction = Transaction()
+    if (backend.name == 'postgresql'
+            and transaction.database.get_version(
+                transaction.connection) >= (11,)):
         cursor.execute('SET LOCAL jit = off')
 
 

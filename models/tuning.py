@@ -375,7 +375,6 @@ class Run(ModelSQL, ModelView):
         pool = Pool()
         OrderPoint = pool.get('stock.order_point')
         Location = pool.get('stock.location')
-        Product = pool.get('product.product')
         Configuration = pool.get('perpetual_inventory.configuration')
         config = Configuration(1)
         limit = today - dt.timedelta(days=config.propose_min_days)
@@ -392,15 +391,11 @@ class Run(ModelSQL, ModelView):
             candidates = {p for p, d in first.items() if d and d <= limit}
             if not candidates:
                 continue
-            products = Product.search([
-                    ('id', 'in', list(candidates & set(without))),
-                    ('type', '=', 'goods'),
-                    ('consumable', '=', False),
-                    ('purchasable', '=', True),
-                    ])
-            for product in products:
+            # the first sales were read for these goods only (all the
+            # products when there were many)
+            for product_id in sorted(candidates.intersection(without)):
                 to_create.append({
-                        'product': product.id,
+                        'product': product_id,
                         'location': warehouse.id,
                         'company': company_id,
                         'type': 'purchase',
