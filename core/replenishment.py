@@ -88,6 +88,11 @@ EOQ_RATE_DAYS = 91
 TREND_DAMPING = 0.98
 # Order quantities never exceed this many days of forecast demand.
 MAX_COVER_DAYS = 365
+# While the reorder point of a smooth or erratic item sits at its floor
+# (the lead-time demand), the order quantity is cut toward what the fill
+# rate target needs, down to this share of the EOQ (so at most
+# 1 / LOT_FLOOR times as many orders).
+LOT_FLOOR = 0.8
 
 _NORMAL = NormalDist()
 _LOGNORMAL_Z = np.array(
@@ -1309,6 +1314,34 @@ def _order_quantity(item, mean_daily):
         wanted, item.pack_multiple, item.minimum_order_quantity)
 
 
+def _trimmed_quantity(item, eoq, quantity, excess, undershoot,
+        review_demand, mean_daily):
+    """Order quantity for a reorder point held at its floor (smooth and
+    erratic items).
+
+    At the floor ``s`` (the lead-time demand) the fill rate of a cycle of
+    ``Q`` units is at least ``1 - G(s) / Q`` with ``G(s) = E[(X - s)+]``
+    (``excess``): a lot of ``G(s) / (1 - fill rate)`` units (less the
+    undershoot, which every order adds) still meets the target.  A
+    larger lot only over-serves it with stock.  The cut lot is kept at
+    ``LOT_FLOOR`` x EOQ or more, the review-period demand and a day of
+    demand or more, and rounded to the pack multiple and the MOQ.  The
+    shortage of intermittent and lumpy items comes from a few large
+    occurrences: their estimate of ``G(s)`` is too rough to cut a lot on.
+
+    Returns:
+        The order quantity (never more than ``quantity``).
+    """
+    if not (math.isfinite(eoq) and eoq > 0) or quantity <= 0:
+        return quantity
+    needed = excess / (1.0 - item.fill_rate) - undershoot
+    wanted = max(needed, LOT_FLOOR * eoq, review_demand, mean_daily)
+    if wanted >= quantity:
+        return quantity
+    return min(quantity, round_order_quantity(
+            wanted, item.pack_multiple, item.minimum_order_quantity))
+
+
 def _finish(prepared, forecast):
     """Reorder point and order-up-to of one item from its forecast."""
     (_, _, unit_cost, pack_multiple, minimum_order_quantity, fill_rate,
@@ -1331,8 +1364,15 @@ def _finish(prepared, forecast):
     cycle_quantity = max(quantity + undershoot, review_demand)
     reorder_point, shortage = _solve_reorder_point(
         samples, weights, cycle_quantity, fill_rate)
+    full_quantity = quantity
     if reorder_point < lead_time_demand:
         reorder_point = lead_time_demand
+        if forecast.demand_class not in ('intermittent', 'lumpy'):
+            w = np.asarray(weights, dtype=float)
+            excess = expected_shortage(samples, w / w.sum(), reorder_point)
+            quantity = _trimmed_quantity(prepared, eoq, quantity, excess,
+                undershoot, review_demand, mean_daily)
+            cycle_quantity = max(quantity + undershoot, review_demand)
         shortage = cycle_shortage(
             samples, weights, reorder_point, cycle_quantity)
     expected_fill = 1.0 - shortage / cycle_quantity
@@ -1341,7 +1381,7 @@ def _finish(prepared, forecast):
     return _result(forecast, lead_time, review_period, protection_days,
         lead_time_demand, protection_demand, safety_stock, method,
         fill_rate, expected_fill, annual_demand, eoq, quantity,
-        reorder_point, order_up_to, mean_daily)
+        reorder_point, order_up_to, mean_daily, full_quantity)
 
 
 def _finish_rows(prepared, forecasts):
@@ -1541,8 +1581,23 @@ def _finish_rows(prepared, forecasts):
         eoqs[j], quantities[j] = layout[j][4:6]
         cycle[j] = max(quantities[j] + mean_under[j], review_demand)
     fill = np.array([prepared[i].fill_rate for i in keep])
-    points, shortage = _solve_rows(samples, weights, cycle, fill,
-        lead_time_demand)
+    points, shortage, excess, shortage_at = _solve_rows(samples, weights,
+        cycle, fill, lead_time_demand)
+    trimmed = np.zeros(k, bool)
+    full_quantities = quantities.copy()
+    for j in np.flatnonzero(np.isfinite(excess) & ~intermittent):
+        item = prepared[keep[j]]
+        mean_daily = layout[j][0]
+        review_demand = mean_daily * item.review_period
+        quantity = _trimmed_quantity(item, float(eoqs[j]),
+            float(quantities[j]), float(excess[j]), float(mean_under[j]),
+            review_demand, mean_daily)
+        if quantity < quantities[j]:
+            quantities[j] = quantity
+            cycle[j] = max(quantity + mean_under[j], review_demand)
+            trimmed[j] = True
+    if trimmed.any():
+        shortage = np.where(trimmed, shortage_at(points, cycle), shortage)
     for j, i in enumerate(keep):
         item, forecast = prepared[i], forecasts[i]
         mean_daily = layout[j][0]
@@ -1554,7 +1609,8 @@ def _finish_rows(prepared, forecasts):
             float(protection_demand[j]), safety_stock, 'empirical',
             item.fill_rate, expected_fill, mean_daily * 365.0,
             float(eoqs[j]), float(quantities[j]), reorder_point,
-            reorder_point + float(quantities[j]), mean_daily)
+            reorder_point + float(quantities[j]), mean_daily,
+            float(full_quantities[j]))
     return out
 
 
@@ -1663,7 +1719,10 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
     then the floor at the lead-time demand.
 
     Returns:
-        ``(reorder_points, shortage_per_cycle)`` arrays.
+        ``(reorder_points, shortage_per_cycle, excess, shortage_at)``:
+        ``excess`` is ``G(floor) = E[(X - floor)+]`` where the floor
+        binds (NaN elsewhere) and ``shortage_at(levels, quantities)`` the
+        shortage per cycle of other levels and quantities, one per row.
     """
     k = samples.shape[0]
     x = np.maximum(samples, 0.0)
@@ -1687,7 +1746,7 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
     search = _RowSearch(x)
     rows = np.arange(k)
 
-    def shortage(level):
+    def shortage(level, quantity=quantity):
         """G(level) - G(level + Q), one level per row."""
         a = search(level[:, None])[:, 0]
         b = search((level + quantity)[:, None])[:, 0]
@@ -1723,11 +1782,14 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
     result = np.where(first, 0.0, np.where(active, result, p1))
     short = np.where(first, h_first, np.where(active, short, h_last))
     below = result < floor
+    excess = np.full(k, np.nan)
     if below.any():
         result = np.where(below, floor, result)
-        short = np.where(below, shortage(np.where(below, floor, 0.0)),
-            short)
-    return result, short
+        level = np.where(below, floor, 0.0)
+        short = np.where(below, shortage(level), short)
+        a = search(level[:, None])[:, 0]
+        excess = np.where(below, tx[rows, a] - level * tw[rows, a], np.nan)
+    return result, short, excess, shortage
 
 
 def _per_item(value, count, name):
@@ -1824,7 +1886,7 @@ def compute_order_points(sales, stockout, received_orders, quoted_lead_time,
 def _result(forecast, lead_time, review_period, protection_days,
         lead_time_demand, protection_demand, safety_stock, method,
         fill_rate, expected_fill, annual_demand, eoq, quantity,
-        reorder_point, order_up_to, mean_daily):
+        reorder_point, order_up_to, mean_daily, full_quantity=None):
     path = tuple(np.round(forecast.path, 6).tolist())
     err = forecast.error
     text = (
@@ -1846,6 +1908,10 @@ def _result(forecast, lead_time, review_period, protection_days,
             protection_demand, safety_stock, method, 100 * fill_rate,
             100 * expected_fill, eoq if math.isfinite(eoq) else float('inf'),
             quantity, reorder_point, order_up_to))
+    if full_quantity is not None and quantity < full_quantity:
+        text += (" The order quantity is cut from %.4g: at the reorder"
+            " point's floor (the lead-time demand) a smaller lot still"
+            " meets the fill rate target." % full_quantity)
     explanation = Explanation(
         model=forecast.model,
         model_error=err,

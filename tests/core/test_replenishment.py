@@ -158,6 +158,49 @@ def test_seasonal_item_uses_the_coming_season():
 # Order quantity
 # --------------------------------------------------------------------------
 
+def test_lot_is_cut_while_the_reorder_point_sits_at_its_floor():
+    from core.replenishment import LOT_FLOOR
+    rng = np.random.default_rng(5)
+    sales = rng.poisson(5, 400)
+    # a cheap item: the EOQ is most of a year of demand, the 90 % target
+    # is met far below the lead-time demand
+    r = call(sales, unit_cost=0.5, ordering_cost=60, fill_rate=0.9)
+    e = r.explanation
+    assert r.reorder_point == pytest.approx(e.lead_time_demand)
+    assert e.order_quantity < e.eoq
+    assert e.order_quantity >= LOT_FLOOR * e.eoq - 1e-9
+    assert e.expected_fill_rate >= 0.9
+    assert r.order_up_to == pytest.approx(r.reorder_point + e.order_quantity)
+    assert 'cut from' in e.text
+
+
+@SLOW
+@given(st.integers(0, 10 ** 6), st.floats(0.5, 40), st.floats(0.1, 50),
+    st.floats(0.8, 0.99), st.sampled_from([1, 6, 25]))
+def test_cut_lot_keeps_the_target_and_the_bounds(seed, mean, cost, beta,
+        pack):
+    from core.replenishment import LOT_FLOOR
+    sales = np.random.default_rng(seed).poisson(mean, 300)
+    r = call(sales, unit_cost=cost, ordering_cost=50, fill_rate=beta,
+        pack_multiple=pack)
+    e = r.explanation
+    # (a trend model's EOQ rate is damped, not the mean daily demand)
+    assume(e.order_quantity > 0 and math.isfinite(e.eoq)
+        and 'trend' not in e.model)
+    wanted = max(e.eoq, e.mean_daily_demand * e.review_period,
+        e.mean_daily_demand)
+    wanted = min(wanted, 365 * e.mean_daily_demand)
+    full = round_order_quantity(wanted, pack)
+    assert e.order_quantity <= full + 1e-9
+    assert e.order_quantity % pack == pytest.approx(0, abs=1e-6)
+    if e.order_quantity < full - 1e-9:
+        # cut only at the floor, not below the share of the EOQ, and the
+        # expected fill rate still meets the target
+        assert r.reorder_point == pytest.approx(e.lead_time_demand)
+        assert e.order_quantity >= LOT_FLOOR * e.eoq - 1e-9
+        assert e.expected_fill_rate >= beta - 1e-9
+
+
 @FAST
 @given(st.floats(0.001, 10000), st.floats(0.1, 100), st.floats(0, 1000))
 def test_rounding_respects_pack_and_moq(quantity, pack, moq):
@@ -534,7 +577,7 @@ def test_batch_solver_matches_single_solver(rows, q, beta, floor):
         weights[j, :len(r)] = 1.0   # zero weights are padding
     quantity = np.full(len(rows), q)
     fill = np.full(len(rows), beta)
-    points, short = _solve_rows(samples, weights, quantity, fill,
+    points, short, _, _ = _solve_rows(samples, weights, quantity, fill,
         np.full(len(rows), floor))
     for j, r in enumerate(rows):
         s = fill_rate_reorder_point(r, np.ones(len(r)), q, beta)
