@@ -1061,7 +1061,6 @@ def _yearly_profiles(y, m, base, fourier, u, fit_end, total):
         return profiles, significant
     sel = sel[rows]
     x = _design(fourier, u, n)
-    width = x.shape[1]
     with np.errstate(invalid='ignore', divide='ignore'):
         yy = np.where(sel, y[rows] / np.where(sel, base[rows, :n], 1.0),
             0.0)

@@ -1570,7 +1570,6 @@ def _finish_rows(prepared, forecasts):
     mean_under = np.array([under[j, :real[j].sum() * npts].mean()
             for j in range(k)])
     # 4. order quantities and fill-rate reorder points
-    results = []
     cycle = np.empty(k)
     quantities = np.empty(k)
     eoqs = np.empty(k)
@@ -1647,7 +1646,6 @@ def _undershoot_rows(y, m, review, size, future_daily):
     yy = y[:, lo:]
     mm = m[:, lo:] > 0
     reps = -(-size // _UNIFORM.shape[1])
-    u1 = np.tile(_UNIFORM[0], reps)[:size]
     u2 = np.tile(_UNIFORM[1], reps)[:size]
     z = np.zeros((k, yy.shape[1]))
     keep = np.zeros((k, yy.shape[1]), bool)

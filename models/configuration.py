@@ -25,6 +25,7 @@ DEFAULTS = {
     'propose_min_days': 28,
     'overstock_margin': 0.5,
     'obsolete_days': 180,
+    'log_days': 400,
     }
 
 
@@ -84,6 +85,10 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         "Obsolete After", required=True,
         help="Days without outgoing move after which stock on hand is "
         "obsolete.")
+    log_days = fields.Integer(
+        "Keep Runs", required=True,
+        help="Days the tuning runs, their batches and logs are kept; the "
+        "daily tuning deletes the older ones (0 keeps them all).")
 
     @classmethod
     def __setup__(cls):
@@ -112,7 +117,8 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
                         field=getattr(self.__class__, name).string,
                         value=value))
         for name in ['history_days', 'batch_size', 'propose_min_days',
-                'obsolete_days', 'default_lead_time', 'review_period',
+                'obsolete_days', 'log_days', 'default_lead_time',
+                'review_period',
                 'ordering_cost', 'holding_rate', 'dampen_threshold',
                 'dampen_max_change', 'overstock_margin']:
             if getattr(self, name) < 0:

@@ -121,6 +121,7 @@ class OrderPoint(metaclass=PoolMeta):
             companies = list(map(int, Company.search([])))
         for company in companies:
             with Transaction().set_context(company=company):
+                Run.purge(company)
                 Run.launch(origin='cron', propose=True)
 
 

@@ -835,7 +835,8 @@ class ValuationLayer(ModelSQL, ModelView):
         layers = []
         for move in sorted(moves, key=lambda m: (m.effective_date, m.id)):
             currency = move.company.currency
-            account = move.product.account_stock_used
+            # the stock account must exist before anything is valued
+            move.product.account_stock_used
             quantity = move.internal_quantity
             source = (move.product.id, move.from_location.id)
             target = (move.product.id, move.to_location.id)

@@ -325,6 +325,40 @@ class Run(ModelSQL, ModelView):
         return run
 
     @classmethod
+    def purge(cls, company_id, today=None):
+        """Delete the runs of the company older than the configured days,
+        with their batches and logs.  Return the number of runs deleted."""
+        pool = Pool()
+        Configuration = pool.get('perpetual_inventory.configuration')
+        Batch = pool.get('perpetual_inventory.tuning.batch')
+        Log = pool.get('perpetual_inventory.tuning.log')
+        Date = pool.get('ir.date')
+        days = Configuration(1).log_days
+        if not days:
+            return 0
+        if today is None:
+            today = Date.today()
+        runs = cls.search([
+                ('company', '=', company_id),
+                ('date', '<', today - dt.timedelta(days=days)),
+                ])
+        if not runs:
+            return 0
+        # the logs in SQL: a run has one per order point, deleting them
+        # as records would instantiate every one
+        log = Log.__table__()
+        batch = Batch.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub in grouped_slice(
+                [r.id for r in runs], count=backend.MAX_QUERY_PARAMS // 2):
+            sub = list(sub)
+            cursor.execute(*log.delete(where=reduce_ids(log.run, sub)))
+            cursor.execute(*batch.delete(where=reduce_ids(batch.run, sub)))
+        Transaction().counter += 1
+        cls.delete(runs)
+        return len(runs)
+
+    @classmethod
     def classify(cls, warehouse_ids, company_id, today):
         "Store the ABC class of every order point of the warehouses"
         pool = Pool()

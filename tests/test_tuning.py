@@ -335,6 +335,54 @@ class TuningTestCase(unittest.TestCase):
             self.assertEqual(run.points_proposed, 0)
 
     @with_transaction()
+    def test_purge_runs(self):
+        "Test the daily tuning deletes the old runs with batches and logs"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        Batch = pool.get('perpetual_inventory.tuning.batch')
+        Log = pool.get('perpetual_inventory.tuning.log')
+        OrderPoint = pool.get('stock.order_point')
+        Configuration = pool.get('perpetual_inventory.configuration')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            config = Configuration(1)
+            self.assertEqual(config.log_days, 400)
+            point, = OrderPoint.create([{
+                        'product': history.hammer.id,
+                        'location': history.warehouse.id,
+                        'type': 'purchase', 'min_quantity': 0,
+                        'target_quantity': 0,
+                        }])
+            old = Run.launch([point])
+            recent = Run.launch([point])
+            run_tasks()
+            today = dt.date.today()
+            Run.write([old], {'date': today - dt.timedelta(days=401)})
+            Run.write([recent], {'date': today - dt.timedelta(days=400)})
+
+            OrderPoint.tune_order_points()
+
+            runs = Run.search([])
+            self.assertNotIn(old, runs)
+            self.assertIn(recent, runs)
+            self.assertEqual(len(runs), 2)  # and the cron's own run
+            self.assertEqual(Log.search([('run', '=', old.id)]), [])
+            self.assertEqual(Batch.search([('run', '=', old.id)]), [])
+            self.assertEqual(
+                Log.search([('run', '=', recent.id)], count=True), 1)
+            self.assertEqual(
+                Batch.search([('run', '=', recent.id)], count=True), 1)
+
+            # 0 keeps every run
+            config.log_days = 0
+            config.save()
+            Run.write([recent], {'date': today - dt.timedelta(days=4000)})
+            self.assertEqual(Run.purge(company.id), 0)
+            self.assertIn(recent, Run.search([]))
+
+    @with_transaction()
     def test_configuration_check(self):
         "Test the ABC shares must sum to 1"
         pool = Pool()

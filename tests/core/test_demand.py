@@ -119,7 +119,6 @@ def test_flat_demand_is_a_level():
 @given(st.lists(st.booleans(), min_size=120, max_size=120),
     st.lists(st.floats(0, 1), min_size=120, max_size=120))
 def test_censored_days_do_not_pull_demand_down(flags, fractions):
-    n = 120
     flags = np.array(flags)
     flags[-5:] = False  # the most recent days are known
     if flags.mean() > 0.7:
