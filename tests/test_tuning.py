@@ -382,6 +382,26 @@ class TuningTestCase(unittest.TestCase):
             self.assertEqual(Run.purge(company.id), 0)
             self.assertIn(recent, Run.search([]))
 
+    def test_collector_paused(self):
+        "Test the garbage collector is paused in a batch and restored"
+        import gc
+        from ..models.tuning import collector_paused
+        self.assertTrue(gc.isenabled())
+        with collector_paused():
+            self.assertFalse(gc.isenabled())
+        self.assertTrue(gc.isenabled())
+        gc.disable()
+        try:
+            with collector_paused():
+                self.assertFalse(gc.isenabled())
+            self.assertFalse(gc.isenabled())
+        finally:
+            gc.enable()
+        with self.assertRaises(ZeroDivisionError):
+            with collector_paused():
+                1 / 0
+        self.assertTrue(gc.isenabled())
+
     @with_transaction()
     def test_configuration_check(self):
         "Test the ABC shares must sum to 1"
