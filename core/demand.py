@@ -1077,7 +1077,8 @@ def _yearly_profiles(y, m, base, fourier, u, fit_end, total):
     return profiles, significant
 
 
-def _score_rows(level, slope, factor, u, y, m, origins, length):
+def _score_rows(level, slope, factor, u, y, m, origins, length,
+        sloped=None):
     """:func:`_score_family` for the rows at once (origins per row).
 
     Args:
@@ -1085,6 +1086,8 @@ def _score_rows(level, slope, factor, u, y, m, origins, length):
         factor: ``(k, >= n)``.
         origins: ``(k, s)`` int.
         length: ``(k,)`` int.
+        sloped: indices of the models with a slope (None: all); the
+            slope of the others is 0 and not read.
 
     Returns:
         ``(mse[k, models], mean_actual[k])``.
@@ -1102,8 +1105,13 @@ def _score_rows(level, slope, factor, u, y, m, origins, length):
     actual = take(cy, ends, 1) - take(cy, origins, 1)
     idx = np.broadcast_to(origins[:, None, :],
         (k, level.shape[1], origins.shape[1]))
-    fc = take(level, idx, 2) * d_f[:, None, :] \
-        + take(slope, idx, 2) * d_uf[:, None, :]
+    fc = take(level, idx, 2) * d_f[:, None, :]
+    if sloped is None:
+        fc += take(slope, idx, 2) * d_uf[:, None, :]
+    elif len(sloped):
+        sloped = list(sloped)
+        fc[:, sloped] += take(slope[:, sloped], idx[:, :len(sloped)], 2) \
+            * d_uf[:, None, :]
     err = actual[:, None, :] - np.maximum(fc, 0.0)
     return (err * err).mean(axis=2), actual.mean(axis=1)
 
@@ -1249,13 +1257,15 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
             croston[j] = (('sba', 'tsb'), c_levels[j])
     fam0_mse = np.zeros((k, len(specs)))
     fam0_mean = np.zeros(k)
-    mse, mean_actual = _score_rows(level, slope, base, u, y, m, origins, ev)
+    sloped = [i for i, (_, kind, _) in enumerate(specs) if kind == 'T']
+    mse, mean_actual = _score_rows(level, slope, base, u, y, m, origins, ev,
+        sloped)
     fam0_mse[:] = mse
     fam0_mean[:] = mean_actual
     c_mse = [None] * k
     if intermittent:
-        cm, _ = _score_rows(c_levels, np.zeros_like(c_levels), base, u, y, m,
-            origins, ev)
+        cm, _ = _score_rows(c_levels, c_levels, base, u, y, m,
+            origins, ev, sloped=())
         for j in range(k):
             c_mse[j] = cm[j]
     yearly = np.zeros(k, bool)
@@ -1276,7 +1286,8 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
                     0.0)
             ylevel, yslope = _fit_models_rows(y_specs, ydy, mdy, u)
             y_mse, _ = _score_rows(ylevel, yslope, factor1, u, y[yrows],
-                m[yrows], origins[yrows], ev[yrows])
+                m[yrows], origins[yrows], ev[yrows],
+                [i for i, (_, kind, _) in enumerate(y_specs) if kind == 'T'])
     yindex = {int(j): q for q, j in enumerate(np.flatnonzero(yearly))}
     for j in range(k):
         tag = '+weekly' if weekly[j] else ''

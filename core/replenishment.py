@@ -162,6 +162,7 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
             "quoted_lead_time must be a finite number >= 0, got %r"
             % quoted_lead_time)
     pairs = []
+    last = today.toordinal() if today is not None else None
     for pair in received_orders:
         try:
             ordered, received = pair
@@ -170,20 +171,20 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
                 "received_orders must be (order_date, receipt_date) pairs")
         if not isinstance(ordered, date) or not isinstance(received, date):
             raise ValueError("received_orders dates must be datetime.date")
-        if received < ordered:
+        o, r = ordered.toordinal(), received.toordinal()
+        if r < o:
             raise ValueError(
                 "receipt date %s is before order date %s"
                 % (received, ordered))
-        if today is not None and received > today:
+        if last is not None and r > last:
             raise ValueError(
                 "receipt date %s is after today %s" % (received, today))
-        pairs.append((received, (received - ordered).days,
-                ordered.toordinal(), received.toordinal()))
+        pairs.append((r, r - o, o))
     pairs.sort()
     recent = pairs[-MAX_LEAD_TIME_OBSERVATIONS:]
     observed = [float(p[1]) for p in recent]
     crossing = _crossing_share(
-        [p[2] for p in recent], [p[3] for p in recent])
+        [p[2] for p in recent], [p[0] for p in recent])
     n = len(observed)
     k = PRIOR_LEAD_TIME_WEIGHT
     s0 = max(1.0, PRIOR_LEAD_TIME_CV * q)

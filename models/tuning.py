@@ -270,6 +270,11 @@ class Run(ModelSQL, ModelView):
         Without points, every purchase order point of the company is tuned
         (and new ones are proposed when ``propose`` is set).  Return the run.
         """
+        with collector_paused():
+            return cls._launch(points, origin, propose)
+
+    @classmethod
+    def _launch(cls, points, origin, propose):
         pool = Pool()
         OrderPoint = pool.get('stock.order_point')
         Configuration = pool.get('perpetual_inventory.configuration')
