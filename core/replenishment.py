@@ -375,7 +375,7 @@ def _crossing_shrink(lead_time, pts, cycle_days):
     return mean, math.sqrt(target / var)
 
 
-def _lead_time_draws(lead_time, lt_points, cycle_days, rows):
+def _lead_time_draws(lead_time, lt_points, cycle_days, rows, shrink=None):
     """Effective central points and ``rows`` lead times per point.
 
     Without order crossing every row is the central points (the lead-time
@@ -384,8 +384,11 @@ def _lead_time_draws(lead_time, lt_points, cycle_days, rows):
     of many independent orders (close to normal): its tail beyond the
     outer point matters at high fill rates, so each row draws its lead
     times in the strata of the points (see :func:`_lead_time_quantiles`).
+    ``shrink`` is the result of :func:`_crossing_shrink` when known.
     """
-    mean, factor = _crossing_shrink(lead_time, lt_points, cycle_days)
+    if shrink is None:
+        shrink = _crossing_shrink(lead_time, lt_points, cycle_days)
+    mean, factor = shrink
     if factor == 1.0:
         return lt_points, np.broadcast_to(lt_points, (rows, lt_points.size))
     draws = _lead_time_quantiles(lead_time, lt_points.size, rows)
@@ -1423,8 +1426,10 @@ def _finish_rows(prepared, forecasts):
             continue
         eoq, quantity = _order_quantity(item, _eoq_rate(forecast))
         cycle_days = _cycle_days(forecast, quantity, mean_daily)
-        lt_eff = effective_lead_time_points(
-            item.lead_time, item.lt_points, cycle_days)
+        # effective_lead_time_points, the shrink kept for the draws
+        shrink = _crossing_shrink(item.lead_time, item.lt_points, cycle_days)
+        lt_eff = item.lt_points if shrink[1] == 1.0 else np.maximum(
+            shrink[0] + (item.lt_points - shrink[0]) * shrink[1], 0.0)
         lengths = np.maximum(1, np.rint(lt_eff)).astype(int)
         span, max_origins, _ = _error_window(forecast)
         lo = min(MIN_ORIGIN, max(7, n // 3))
@@ -1441,7 +1446,7 @@ def _finish_rows(prepared, forecasts):
             continue
         keep.append(i)
         _, draws = _lead_time_draws(item.lead_time, item.lt_points,
-            cycle_days, origins.size)
+            cycle_days, origins.size, shrink)
         layout.append((mean_daily, lengths, origins, lt_eff, eoq, quantity,
                 draws))
     if not keep:
