@@ -88,10 +88,10 @@ EOQ_RATE_DAYS = 91
 TREND_DAMPING = 0.98
 # Order quantities never exceed this many days of forecast demand.
 MAX_COVER_DAYS = 365
-# While the reorder point of a smooth or erratic item sits at its floor
-# (the lead-time demand), the order quantity is cut toward what the fill
-# rate target needs, down to this share of the EOQ (so at most
-# 1 / LOT_FLOOR times as many orders).
+# While the reorder point of a smooth item sits at its floor (the
+# lead-time demand), the order quantity is cut toward what the fill rate
+# target needs, down to this share of the EOQ (so at most 1 / LOT_FLOOR
+# times as many orders).
 LOT_FLOOR = 0.8
 
 _NORMAL = NormalDist()
@@ -1320,8 +1320,8 @@ def _order_quantity(item, mean_daily):
 
 def _trimmed_quantity(item, eoq, quantity, excess, undershoot,
         review_demand, mean_daily):
-    """Order quantity for a reorder point held at its floor (smooth and
-    erratic items).
+    """Order quantity for a reorder point held at its floor (smooth
+    items).
 
     At the floor ``s`` (the lead-time demand) the fill rate of a cycle of
     ``Q`` units is at least ``1 - G(s) / Q`` with ``G(s) = E[(X - s)+]``
@@ -1330,8 +1330,9 @@ def _trimmed_quantity(item, eoq, quantity, excess, undershoot,
     larger lot only over-serves it with stock.  The cut lot is kept at
     ``LOT_FLOOR`` x EOQ or more, the review-period demand and a day of
     demand or more, and rounded to the pack multiple and the MOQ.  The
-    shortage of intermittent and lumpy items comes from a few large
-    occurrences: their estimate of ``G(s)`` is too rough to cut a lot on.
+    shortage of erratic, intermittent and lumpy items comes from a few
+    large demands: their estimate of ``G(s)`` is too rough to cut a lot
+    on.
 
     Returns:
         The order quantity (never more than ``quantity``).
@@ -1371,7 +1372,7 @@ def _finish(prepared, forecast):
     full_quantity = quantity
     if reorder_point < lead_time_demand:
         reorder_point = lead_time_demand
-        if forecast.demand_class not in ('intermittent', 'lumpy'):
+        if forecast.demand_class == 'smooth':
             w = np.asarray(weights, dtype=float)
             excess = expected_shortage(samples, w / w.sum(), reorder_point)
             quantity = _trimmed_quantity(prepared, eoq, quantity, excess,
@@ -1590,7 +1591,9 @@ def _finish_rows(prepared, forecasts):
         cycle, fill, lead_time_demand)
     trimmed = np.zeros(k, bool)
     full_quantities = quantities.copy()
-    for j in np.flatnonzero(np.isfinite(excess) & ~intermittent):
+    smooth_rows = np.array([forecasts[i].demand_class == 'smooth'
+            for i in keep])
+    for j in np.flatnonzero(np.isfinite(excess) & smooth_rows):
         item = prepared[keep[j]]
         mean_daily = layout[j][0]
         review_demand = mean_daily * item.review_period
