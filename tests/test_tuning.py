@@ -93,6 +93,15 @@ class History:
     def day(self, offset):
         return self.d0 + dt.timedelta(days=offset)
 
+    def points(self, *products, **values):
+        "Create purchase order points (0 / 0 unless given) in the warehouse"
+        OrderPoint = Pool().get('stock.order_point')
+        defaults = {'type': 'purchase', 'min_quantity': 0,
+            'target_quantity': 0}
+        return OrderPoint.create([dict(defaults, product=p.id,
+                    location=self.warehouse.id, **values)
+                for p in products])
+
     def moves(self, moves, state='done'):
         "Create moves (product, day, from, to, quantity[, origin])"
         pool = Pool()
@@ -246,11 +255,7 @@ class TuningTestCase(unittest.TestCase):
             config = Configuration(1)
             config.batch_size = 1
             config.save()
-            points = OrderPoint.create([{
-                        'product': p.id, 'location': history.warehouse.id,
-                        'type': 'purchase', 'min_quantity': 0,
-                        'target_quantity': 0,
-                        } for p in [history.hammer, history.saw]])
+            points = history.points(history.hammer, history.saw)
 
             run = Run.launch(points)
             self.assertEqual(run.batches_total, 2)
@@ -349,12 +354,7 @@ class TuningTestCase(unittest.TestCase):
             history.build()
             config = Configuration(1)
             self.assertEqual(config.log_days, 400)
-            point, = OrderPoint.create([{
-                        'product': history.hammer.id,
-                        'location': history.warehouse.id,
-                        'type': 'purchase', 'min_quantity': 0,
-                        'target_quantity': 0,
-                        }])
+            point, = history.points(history.hammer)
             old = Run.launch([point])
             recent = Run.launch([point])
             run_tasks()
@@ -463,18 +463,9 @@ class TuningTestCase(unittest.TestCase):
             config.obsolete_days = 5
             config.overstock_margin = 0.5
             config.save()
-            hammer, saw = OrderPoint.create([{
-                        'product': history.hammer.id,
-                        'location': history.warehouse.id,
-                        'type': 'purchase', 'min_quantity': 0,
-                        'target_quantity': 0,
-                        }, {
-                        'product': history.saw.id,
-                        'location': history.warehouse.id,
-                        'type': 'purchase', 'min_quantity': 10,
-                        'target_quantity': 32,
-                        'auto_tune': False,
-                        }])
+            hammer, = history.points(history.hammer)
+            saw, = history.points(history.saw, min_quantity=10,
+                target_quantity=32, auto_tune=False)
             Run.launch([hammer])
             run_tasks()
             self.assertGreater(OrderPoint(hammer.id).min_quantity, 0)
@@ -534,7 +525,6 @@ class TuningTestCase(unittest.TestCase):
         import trytond.config as config
         pool = Pool()
         Run = pool.get('perpetual_inventory.tuning.run')
-        OrderPoint = pool.get('stock.order_point')
         Queue = pool.get('ir.queue')
         Configuration = pool.get('perpetual_inventory.configuration')
         company = create_company()
@@ -544,11 +534,7 @@ class TuningTestCase(unittest.TestCase):
             configuration = Configuration(1)
             configuration.batch_size = 1
             configuration.save()
-            points = OrderPoint.create([{
-                        'product': p.id, 'location': history.warehouse.id,
-                        'type': 'purchase', 'min_quantity': 0,
-                        'target_quantity': 0,
-                        } for p in [history.hammer, history.saw]])
+            points = history.points(history.hammer, history.saw)
             worker = config.get('queue', 'worker', default='False')
             config.set('queue', 'worker', 'True')
             try:
