@@ -1684,11 +1684,17 @@ def _undershoot_rows(y, m, review, size, future_daily):
     ratio = np.where(np.isfinite(ratio), np.clip(ratio, 0.5, 2.0), 1.0)
     cum = np.cumsum(z, axis=1) / np.where(ok, total, 1.0)[:, None]
     last = z.shape[1] - 1 - np.argmax(keep[:, ::-1], axis=1)
-    # searching sorted keys is faster: sort the uniforms once, unsort after
+    # the first t with cum[t] >= u for every uniform u: the uniforms are
+    # sorted once; cum[t] < u[i] exactly when fewer than i + 1 sorted
+    # uniforms are <= cum[t], so the answer for u[i] is the number of t
+    # with that count <= i (a cumulative histogram of the counts)
     order, sorted_u1 = _sorted_uniforms(size)
+    below = np.searchsorted(sorted_u1, cum, side='right')
+    below += (np.arange(k) * (size + 1))[:, None]
+    counts = np.bincount(below.ravel(), minlength=k * (size + 1)).reshape(
+        k, size + 1)
     found = np.empty((k, size), int)
-    found[:, order] = _RowSearch(cum, side='left')(
-        np.broadcast_to(sorted_u1, (k, size)))
+    found[:, order] = np.cumsum(counts[:, :size], axis=1)
     index = np.minimum(found, last[:, None])
     picked = np.take_along_axis(z, index, 1)
     out = np.where(ok[:, None], u2[None, :] * picked * ratio[:, None], 0.0)

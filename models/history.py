@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 import numpy as np
-from sql import Literal, Null
+from sql import Cast, Literal, Null
 from sql.aggregate import Min, Sum
 from sql.conditionals import Case, Coalesce
+from sql.functions import Function
 
 from trytond.pool import Pool
 from trytond import backend
@@ -64,6 +65,21 @@ def _days(value):
     return float(value) / 86400
 
 
+class _JulianDay(Function):
+    "SQLite's day number of a date"
+    __slots__ = ()
+    _function = 'JULIANDAY'
+
+
+def _day_number(column, origin):
+    """Return the SQL expression of the days from ``origin`` (a date) to
+    the date ``column``, an integer: numbers are read faster than dates."""
+    if backend.name == 'sqlite':
+        return Cast(_JulianDay(column) - _JulianDay(Literal(origin)),
+            'INTEGER')
+    return column - Cast(Literal(origin), 'DATE')
+
+
 def _warehouse_bounds(warehouse_id):
     Location = Pool().get('stock.location')
     location = Location.__table__()
@@ -110,9 +126,10 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
     """Return the query of the done moves of the products that enter or
     leave the warehouse, summed per product, day, from and to location.
 
-    With ``start`` None, the moves before ``end`` are summed per product,
-    from and to location (the opening balance) and the day column is the
-    first day of a move.  Grouping on the locations instead of evaluating
+    The day column is the number of days from ``start``.  With ``start``
+    None, the moves before ``end`` are summed per product, from and to
+    location (the opening balance) and the day column is the first day of
+    a move, counted from ``end`` (negative).  Grouping on the locations instead of evaluating
     conditions per move keeps the aggregation cheap; the locations are
     classified in numpy.
     """
@@ -126,12 +143,12 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
         & (move.from_location.in_(inside) | move.to_location.in_(inside)))
     if start is None:
         where &= move.effective_date < end
-        day = Min(move.effective_date)
+        day = Min(_day_number(move.effective_date, end))
         group_by = [move.product, move.from_location, move.to_location]
     else:
         where &= (move.effective_date >= start) & (
             move.effective_date <= end)
-        day = move.effective_date
+        day = _day_number(move.effective_date, start)
         group_by = [move.product, move.effective_date, move.from_location,
             move.to_location]
     return move.select(
@@ -175,8 +192,10 @@ def _receipts(product_ids, bounds, end, company_id):
                 & _inside(to, bounds)
                 & (purchase.purchase_date != Null),
                 group_by=[line.id, line.product, purchase.purchase_date]))
-        for product_id, ordered, received in cursor:
-            ordered, received = _date(ordered), _date(received)
+        rows = cursor.fetchall()
+        if backend.name == 'sqlite':
+            rows = [(p, _date(o), _date(r)) for p, o, r in rows]
+        for product_id, ordered, received in rows:
             if received >= ordered:
                 result[product_id].append((ordered, received))
     return result
@@ -258,7 +277,6 @@ def gather(warehouse_id, product_ids, start, end, company_id):
     consumption = np.zeros(size)
     net = np.zeros(size)
     opening = np.zeros(len(product_ids))
-    first_move = [None] * len(product_ids)
 
     queries = []
     for sub_ids in grouped_slice(product_ids, CHUNK):
@@ -270,56 +288,43 @@ def gather(warehouse_id, product_ids, start, end, company_id):
     locations = _locations(bounds)
     outside = (False, False, False)
     ids = np.asarray(product_ids)
-    days = {}
-
-    def day_index(value):
-        # a few hundred distinct days (dates, or strings on SQLite):
-        # convert each once
-        if value not in days:
-            days[value] = (_date(value) - start).days
-        return days[value]
+    # the first day of a move before start, counted from start (< 0), and
+    # the first day of a move in the history (n_days: none)
+    first_before = np.zeros(len(product_ids), dtype=np.int64)
+    first_day = np.full(len(product_ids), n_days, dtype=np.int64)
 
     def flags(location_ids):
         # few distinct locations: classify each once
-        unique, inverse = np.unique(
-            np.asarray(location_ids, dtype=np.int64), return_inverse=True)
+        unique, inverse = np.unique(location_ids, return_inverse=True)
         table = np.array(
             [locations.get(int(u), outside) for u in unique], dtype=bool)
         return table[inverse.ravel()].T
     for is_opening, query in queries:
         cursor.execute(*query)
-        rows = cursor.fetchall()
-        if not rows:
+        # all the columns are numbers: one array, converted in C
+        rows = np.array(cursor.fetchall(), dtype=float)
+        if not rows.size:
             continue
-        products, day, from_ids, to_ids, quantities = zip(*rows)
+        i = np.searchsorted(ids, rows[:, 0].astype(np.int64))
+        d = rows[:, 1].astype(np.int64)
+        quantity = rows[:, 4]
+        src_in, from_customer, _ = flags(rows[:, 2].astype(np.int64))
+        dst_in, to_customer, to_production = flags(
+            rows[:, 3].astype(np.int64))
         rows = None
-        i = np.searchsorted(ids, np.asarray(products, dtype=np.int64))
-        quantity = np.asarray(quantities, dtype=float)
-        src_in, from_customer, _ = flags(from_ids)
-        dst_in, to_customer, to_production = flags(to_ids)
         entering = dst_in & ~src_in
         leaving = src_in & ~dst_in
         flow = np.where(entering, quantity, np.where(leaving, -quantity, 0))
         if is_opening:
             np.add.at(opening, i, flow)
-            for k, value in zip(i.tolist(), day):
-                value = _date(value)
-                if first_move[k] is None or value < first_move[k]:
-                    first_move[k] = value
+            np.minimum.at(first_before, i, d)
             continue
-        d = np.fromiter(map(day_index, day), dtype=np.int64,
-            count=len(day))
         for array, mask in [(outgoing, leaving & to_customer),
                 (returns, entering & from_customer),
                 (consumption, leaving & to_production)]:
             np.add.at(array, (i[mask], d[mask]), quantity[mask])
         np.add.at(net, (i, d), flow)
-        # the first day with a move of the products without opening
-        first_day = np.full(len(product_ids), n_days)
         np.minimum.at(first_day, i, d)
-        for k in np.nonzero(first_day < n_days)[0]:
-            if first_move[k] is None:
-                first_move[k] = start + dt.timedelta(days=int(first_day[k]))
 
     demand = np.maximum(outgoing + consumption - returns, 0.0)
     on_hand = opening[:, None] + np.cumsum(net, axis=1)
@@ -334,13 +339,10 @@ def gather(warehouse_id, product_ids, start, end, company_id):
     costs = _costs(product_ids, company_id)
 
     result = {}
+    # the series starts at the first move (or start)
+    offsets = np.where(first_before < 0, 0, first_day).tolist()
     for i, product_id in enumerate(product_ids):
-        first = first_move[i]
-        offset = 0
-        if first is None:
-            offset = n_days
-        elif first > start:
-            offset = (first - start).days
+        offset = offsets[i]
         lead_time, pack, moq = suppliers.get(product_id, (None, 1.0, 0.0))
         result[product_id] = ProductHistory(
             product=product_id,

@@ -10,7 +10,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from sql import Literal
+from sql import Cast, Literal, Values
 from sql.aggregate import Max, Sum
 from sql.conditionals import Case
 
@@ -580,8 +580,9 @@ def _drop_cached(Model, ids):
 
 
 def bulk_update(Model, rows):
-    """Write ``rows`` of ``(id, values)`` with one prepared UPDATE per set of
-    columns, run for all the rows at once (executemany).
+    """Write ``rows`` of ``(id, values)``, the rows with the same columns
+    together: on PostgreSQL one UPDATE from a VALUES list per slice of
+    rows, else one prepared UPDATE run for every row (executemany).
 
     The tuning writes computed values of its own fields; an ORM write per
     order point, validating every field, costs more than the tuning.
@@ -596,6 +597,19 @@ def bulk_update(Model, rows):
     for names, members in groups.items():
         columns = [getattr(table, n) for n in names] + [
             table.write_uid, table.write_date]
+        if backend.name == 'postgresql':
+            types = [Model._fields[n].sql_type().base for n in names]
+            size = max(1, backend.MAX_QUERY_PARAMS // (len(names) + 1))
+            for sub in grouped_slice(members, size):
+                data = Values([[id_] + [v[n] for n in names]
+                        for id_, v in sub])
+                # the column types: a NULL in a VALUES list is text
+                cursor.execute(*table.update(columns,
+                        [Cast(getattr(data, 'column%d' % (c + 2)), t)
+                            for c, t in enumerate(types)]
+                        + [transaction.user, now],
+                        from_=[data], where=table.id == data.column1))
+            continue
         first_id, first = members[0]
         query, _ = tuple(table.update(columns,
                 [first[n] for n in names] + [transaction.user, now],
