@@ -770,6 +770,44 @@ def _uncensor_occurrences(y, m):
     return y, m
 
 
+def _uncensor_occurrences_rows(y, m):
+    """:func:`_uncensor_occurrences` of every row of ``y`` and ``m``.
+
+    The uncensored sizes of each row are sorted to its front (the rest of
+    the row padded with a value above every sale, summed as 0).
+    """
+    part = (m <= 0) & (y > 0)
+    usable = (m > 0) & (y > 0)
+    big = float(y.max()) + 1.0 if y.size else 1.0
+    sizes = np.where(usable, y, big)
+    sizes.sort(axis=1)
+    count_all = usable.sum(axis=1)
+    width = y.shape[1]
+    # tail[j, i]: sum of the sizes from i on (the padding adds 0.0)
+    tail = np.zeros((y.shape[0], width + 1))
+    tail[:, :width] = np.cumsum(np.where(
+            np.arange(width)[None, :] < count_all[:, None], sizes, 0.0)[
+            :, ::-1], axis=1)[:, ::-1]
+    rows, cols = np.nonzero(part & (count_all >= 3)[:, None])
+    y = y.copy()
+    m = m.copy()
+    if not rows.size:
+        return y, m
+    v = y[rows, cols]
+    # the first size >= v of the row (the padding is above every sale):
+    # the rows laid end to end, each shifted above the one before
+    gap = 2.0 * big + 1.0
+    shift = np.arange(y.shape[0])[:, None] * gap
+    i = np.searchsorted((sizes + shift).ravel(), v + shift[rows, 0],
+        side='left') - rows * width
+    count = count_all[rows] - i
+    with np.errstate(invalid='ignore', divide='ignore'):
+        cond = np.where(count > 0, tail[rows, i] / np.maximum(count, 1), v)
+    y[rows, cols] = np.maximum(v, cond)
+    m[rows, cols] = 1.0
+    return y, m
+
+
 def _deseasonalise(y, m, factor, n):
     with np.errstate(invalid='ignore', divide='ignore'):
         f = factor[:n]
@@ -1235,8 +1273,9 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
         if part.any():
             y = y.copy()
             m = m.copy()
-            for j in np.flatnonzero(part):
-                y[j], m[j] = _uncensor_occurrences(y[j], m[j])
+            rows_ = np.flatnonzero(part)
+            y[rows_], m[rows_] = _uncensor_occurrences_rows(y[rows_],
+                m[rows_])
     specs = INTERMITTENT_MODELS if intermittent else SMOOTH_MODELS
     span = EVAL_ORIGINS * (3 if intermittent else 1)
     ev = np.array(eval_days)

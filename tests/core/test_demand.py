@@ -245,6 +245,23 @@ def test_stockout_day_with_sales_is_a_large_occurrence():
     assert y[7] == 4 and m[7] == 0
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 6), st.integers(1, 80),
+    st.integers(0, 2))
+def test_uncensoring_rows_matches_one_row(seed, k, n, decimals):
+    from core.demand import (
+        _uncensor_occurrences, _uncensor_occurrences_rows)
+    rng = np.random.default_rng(seed)
+    y = np.round(rng.gamma(0.4, 5, (k, n))
+        * (rng.random((k, n)) < rng.random()), decimals)
+    m = (rng.random((k, n)) < 0.8).astype(float)
+    rows_y, rows_m = _uncensor_occurrences_rows(y, m)
+    for j in range(k):
+        one_y, one_m = _uncensor_occurrences(y[j], m[j])
+        assert np.array_equal(rows_y[j], one_y)
+        assert np.array_equal(rows_m[j], one_m)
+
+
 def test_lost_sales_do_not_bias_intermittent_demand_low():
     rng = np.random.default_rng(10)
     n = 700

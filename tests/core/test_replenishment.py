@@ -587,6 +587,24 @@ def test_batch_solver_matches_single_solver(rows, q, beta, floor):
                 r, np.ones(len(r)), s, q), rel=1e-9, abs=1e-9)
 
 
+@FAST
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 6), st.integers(2, 400),
+    st.sampled_from([1.0, 2.0, 7.0]), st.integers(1, 3000))
+def test_batch_undershoot_matches_single_undershoot(seed, k, n, review,
+        size):
+    from types import SimpleNamespace
+    from core.replenishment import _undershoot, _undershoot_rows
+    rng = np.random.default_rng(seed)
+    y = np.round(rng.gamma(0.5, 4, (k, n)) * (rng.random((k, n)) < 0.5), 1)
+    m = (rng.random((k, n)) < 0.9).astype(float)
+    future = rng.uniform(0.0, 5.0, k)
+    rows = _undershoot_rows(y, m, np.full(k, review), size, future)
+    for j in range(k):
+        one = _undershoot(SimpleNamespace(_y=y[j], _m=m[j]), review, size,
+            future[j])
+        assert rows[j] == pytest.approx(one, rel=1e-9, abs=1e-12)
+
+
 # --------------------------------------------------------------------------
 # Order crossing
 # --------------------------------------------------------------------------
