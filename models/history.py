@@ -129,9 +129,9 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
     The day column is the number of days from ``start``.  With ``start``
     None, the moves before ``end`` are summed per product, from and to
     location (the opening balance) and the day column is the first day of
-    a move, counted from ``end`` (negative).  Grouping on the locations instead of evaluating
-    conditions per move keeps the aggregation cheap; the locations are
-    classified in numpy.
+    a move, counted from ``end`` (negative).  Grouping on the locations
+    instead of evaluating conditions per move keeps the aggregation cheap;
+    the locations are classified in numpy.
     """
     pool = Pool()
     Move = pool.get('stock.move')
