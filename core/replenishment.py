@@ -192,7 +192,7 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
         return LeadTime(q, s0 if q > 0 else 0.0, 0, 'quoted', ())
     # plain Python: a few dozen values, numpy's call overhead dominates
     x = math.fsum(observed) / n
-    s2 = math.fsum((v - x) ** 2 for v in observed) / (n - 1) if n > 1 \
+    s2 = math.fsum([(v - x) ** 2 for v in observed]) / (n - 1) if n > 1 \
         else 0.0
     mean = (k * q + n * x) / (k + n)
     var = (k * s0 * s0 + (n - 1) * s2 + k * n / (k + n) * (x - q) ** 2) / (
@@ -215,6 +215,16 @@ def _crossing_share(ordered, received):
     """
     if len(ordered) < 2:
         return 0.0
+    if len(ordered) <= 16:
+        # a few pairs: plain Python is faster than numpy's calls
+        count = crossed = 0
+        for o_i, r_i in zip(ordered, received):
+            for o_j, r_j in zip(ordered, received):
+                if o_i < o_j < r_i:
+                    count += 1
+                    if r_j < r_i:
+                        crossed += 1
+        return crossed / count if count else 0.0
     o = np.asarray(ordered, dtype=float)
     r = np.asarray(received, dtype=float)
     later = o[None, :] > o[:, None]
