@@ -374,6 +374,20 @@ def _no_jit(cursor):
         cursor.execute('SET LOCAL jit = off')
 
 
+def index_friendly(cursor):
+    """Tell PostgreSQL's planner, for the rest of the transaction, that
+    reading a row by its index costs little more than reading it in
+    sequence (``random_page_cost``), as on SSDs and cached tables.
+
+    A batch reads a thousand order points, products and product suppliers
+    by their ids: with the default cost (4) the planner scans all the
+    order points and product suppliers instead (about 40 ms each on
+    100 000 of them; 5 ms by index).
+    """
+    if backend.name == 'postgresql':
+        cursor.execute('SET LOCAL random_page_cost = 1.1')
+
+
 def consumption_values(warehouse_id, start, end, company_id):
     """Return product id -> consumption value (net demand x cost price)
     of the products delivered from the warehouse between start and end."""

@@ -739,6 +739,7 @@ def _tune(points, run_id):
     point_digits = _float_digits(OrderPoint)
     log_digits = _float_digits(Log)
 
+    history_.index_friendly(Transaction().connection.cursor())
     groups = defaultdict(list)
     rows = _point_rows([int(p) for p in points])
     for point in rows:
