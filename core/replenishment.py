@@ -1451,8 +1451,9 @@ def _finish_rows(prepared, forecasts):
             continue
         step = max(1, (hi - lo + 1 + max_origins - 1) // max_origins)
         origins = np.arange(hi, lo - 1, -step)[::-1]
-        valid_count = ((origins[:, None] + lengths[None, :]) <= n).sum(0)
-        if valid_count.min() < MIN_WINDOWS:
+        # windows of the longest point that end by n (the fewest valid)
+        if int(np.searchsorted(origins, n - int(lengths.max()),
+                    side='right')) < MIN_WINDOWS:
             out[i] = _finish(item, forecast)
             continue
         keep.append(i)
@@ -1584,8 +1585,13 @@ def _finish_rows(prepared, forecasts):
     samples = samples + under
     wsum = weights.sum(1)
     protection_demand = (weights * samples).sum(1) / wsum
-    mean_under = np.array([under[j, :real[j].sum() * npts].mean()
-            for j in range(k)])
+    # the mean undershoot of each row's real samples (rows of the same
+    # count together: the same sums as row by row)
+    mean_under = np.empty(k)
+    real_size = real.sum(1) * npts
+    for size in np.unique(real_size):
+        same = real_size == size
+        mean_under[same] = under[same, :size].mean(axis=1)
     # 4. order quantities and fill-rate reorder points
     cycle = np.empty(k)
     quantities = np.empty(k)
