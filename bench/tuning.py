@@ -404,6 +404,7 @@ def tune(name, company_id, batch_size, workers=0, config_file=None):
             'total': end - start,
             'sql': run.sql_time,
             'math': run.math_time,
+            'write': run.write_time,
             }
 
 
@@ -473,14 +474,21 @@ def main(argv=None):
             "+ %.1fs batches" % (figures['total'], figures['launch'],
                 figures['batches_time']))
         busy = figures['batches_time'] * max(args.workers, 1)
-        other = busy - figures['sql'] - figures['math']
+        other = busy - figures['sql'] - figures['math'] - figures['write']
         print("batches%s: SQL %.1fs (%.0f%%), math %.1fs (%.0f%%), "
-            "ORM, writes, logs and queue %.1fs (%.0f%%)" % (
+            "order points, logs and writes %.1fs (%.0f%%), queue and idle "
+            "%.1fs (%.0f%%)" % (
                 ' (summed over %d worker processes)' % args.workers
                 if args.workers else '',
                 figures['sql'], 100 * figures['sql'] / busy,
                 figures['math'], 100 * figures['math'] / busy,
+                figures['write'], 100 * figures['write'] / busy,
                 other, 100 * other / busy))
+        batches = max(figures['batches'], 1)
+        print("per batch: SQL %.3fs, math %.3fs, order points, logs and "
+            "writes %.3fs, queue and idle %.3fs" % (
+                figures['sql'] / batches, figures['math'] / batches,
+                figures['write'] / batches, other / batches))
         print("throughput: %.1f order points/s (%.1f ms a point)" % (
                 figures['points'] / figures['total'],
                 1000 * figures['total'] / max(figures['points'], 1)))

@@ -193,6 +193,11 @@ class Run(ModelSQL, ModelView):
     math_time = fields.Function(fields.Float("Math Time", digits=(16, 3),
             help="Seconds spent computing the order points (all batches)."),
         'get_figures')
+    write_time = fields.Function(fields.Float("Write Time", digits=(16, 3),
+            help="Seconds spent in the batches besides the history and the "
+            "math: reading the order points, writing their new levels and "
+            "the logs (all batches)."),
+        'get_figures')
     finished_at = fields.Function(
         fields.Timestamp("Finished at"), 'get_figures')
     batches = fields.One2Many(
@@ -232,15 +237,15 @@ class Run(ModelSQL, ModelView):
                     Sum(Case((batch.state == 'done', 1), else_=0)),
                     Sum(batch.tuned), Sum(batch.changed), Sum(batch.failed),
                     Sum(batch.sql_time), Sum(batch.math_time),
-                    Max(batch.finished_at),
+                    Sum(batch.write_time), Max(batch.finished_at),
                     where=reduce_ids(batch.run, list(sub)),
                     group_by=[batch.run]))
             for row in cursor:
                 figures[row[0]] = row[1:]
         result = {n: {} for n in names}
         for run in runs:
-            done, tuned, changed, failed, sql_time, math_time, finished = (
-                figures.get(run.id, (0, 0, 0, 0, 0, 0, None)))
+            (done, tuned, changed, failed, sql_time, math_time, write_time,
+                finished) = figures.get(run.id, (0, 0, 0, 0, 0, 0, 0, None))
             total = run.batches_total or 0
             values = {
                 'batches_done': int(done or 0),
@@ -249,6 +254,7 @@ class Run(ModelSQL, ModelView):
                 'points_failed': int(failed or 0),
                 'sql_time': float(sql_time or 0),
                 'math_time': float(math_time or 0),
+                'write_time': float(write_time or 0),
                 'finished_at': finished if (done or 0) >= total else None,
                 'state': 'done' if (done or 0) >= total else 'running',
                 'progress': (done or 0) / total if total else 1.0,
@@ -464,6 +470,9 @@ class Batch(ModelSQL, ModelView):
     failed = fields.Integer("Failed", readonly=True)
     sql_time = fields.Float("SQL Time", digits=(16, 3), readonly=True)
     math_time = fields.Float("Math Time", digits=(16, 3), readonly=True)
+    write_time = fields.Float("Write Time", digits=(16, 3), readonly=True,
+        help="Seconds spent besides the history and the math: reading the "
+        "order points, writing their new levels and the logs.")
     finished_at = fields.Timestamp("Finished at", readonly=True)
 
     @classmethod
@@ -484,12 +493,13 @@ class Batch(ModelSQL, ModelView):
             OrderPoint.tune_batch(point_ids, batch.run.id, batch.id)
 
     @classmethod
-    def record(cls, batch_id, tuned, changed, failed, sql_time, math_time):
+    def record(cls, batch_id, tuned, changed, failed, sql_time, math_time,
+            write_time=None):
         "Store the figures of the finished batch (its own row only)"
         bulk_update(cls, [(batch_id, {
                         'state': 'done', 'tuned': tuned, 'changed': changed,
                         'failed': failed, 'sql_time': sql_time,
-                        'math_time': math_time,
+                        'math_time': math_time, 'write_time': write_time,
                         'finished_at': dt.datetime.now(),
                         })])
 
@@ -712,10 +722,16 @@ def collector_paused():
 def tune(points, run_id=None):
     """Tune the order points (one batch) and return the counts.
 
-    Returns ``(tuned, changed, failed, sql_time, math_time)``.
+    Returns ``(tuned, changed, failed, sql_time, math_time, write_time)``:
+    the write time is the rest of the batch's time (reading the order
+    points, building and writing the logs and the new levels).
     """
+    clock = time.perf_counter()
     with collector_paused():
-        return _tune(points, run_id)
+        tuned, changed, failed, sql_time, math_time = _tune(points, run_id)
+    write_time = max(
+        time.perf_counter() - clock - sql_time - math_time, 0.0)
+    return tuned, changed, failed, sql_time, math_time, write_time
 
 
 def _tune(points, run_id):
