@@ -269,6 +269,11 @@ class TuningTestCase(unittest.TestCase):
             self.assertEqual(run.points_tuned, 2)
             self.assertEqual(run.points_failed, 0)
             self.assertEqual(run.progress, 1)
+            # every batch recorded its times; the run sums them
+            self.assertTrue(all(b.write_time is not None and b.write_time >= 0
+                    and b.math_time > 0 for b in run.batches))
+            self.assertAlmostEqual(run.write_time,
+                sum(b.write_time for b in run.batches), places=3)
             hammer = OrderPoint(points[0].id)
             self.assertEqual(hammer.abc_class, 'A')
             self.assertTrue(0 < hammer.min_quantity < hammer.target_quantity)
