@@ -215,16 +215,6 @@ def _crossing_share(ordered, received):
     """
     if len(ordered) < 2:
         return 0.0
-    if len(ordered) <= 16:
-        # a few pairs: plain Python is faster than numpy's calls
-        count = crossed = 0
-        for o_i, r_i in zip(ordered, received):
-            for o_j, r_j in zip(ordered, received):
-                if o_i < o_j < r_i:
-                    count += 1
-                    if r_j < r_i:
-                        crossed += 1
-        return crossed / count if count else 0.0
     o = np.asarray(ordered, dtype=float)
     r = np.asarray(received, dtype=float)
     later = o[None, :] > o[:, None]
@@ -357,10 +347,17 @@ def effective_lead_time_points(lead_time, points, cycle_days):
         Array of lead times (days, >= 0), same mean, spread never larger.
     """
     pts = np.asarray(points, dtype=float)
-    mean, factor = _crossing_shrink(lead_time, pts, cycle_days)
+    return _shrunk(pts, _crossing_shrink(lead_time, pts, cycle_days))
+
+
+def _shrunk(values, shrink):
+    """Lead times shrunk around their mean by :func:`_crossing_shrink`'s
+    ``(mean, factor)`` (kept >= 0; the values themselves for a factor of
+    1)."""
+    mean, factor = shrink
     if factor == 1.0:
-        return pts
-    return np.maximum(mean + (pts - mean) * factor, 0.0)
+        return values
+    return np.maximum(mean + (values - mean) * factor, 0.0)
 
 
 def _crossing_shrink(lead_time, pts, cycle_days):
@@ -398,12 +395,10 @@ def _lead_time_draws(lead_time, lt_points, cycle_days, rows, shrink=None):
     """
     if shrink is None:
         shrink = _crossing_shrink(lead_time, lt_points, cycle_days)
-    mean, factor = shrink
-    if factor == 1.0:
+    if shrink[1] == 1.0:
         return lt_points, np.broadcast_to(lt_points, (rows, lt_points.size))
     draws = _lead_time_quantiles(lead_time, lt_points.size, rows)
-    return (np.maximum(mean + (lt_points - mean) * factor, 0.0),
-        np.maximum(mean + (draws - mean) * factor, 0.0))
+    return _shrunk(lt_points, shrink), _shrunk(draws, shrink)
 
 
 # --------------------------------------------------------------------------
@@ -1439,8 +1434,7 @@ def _finish_rows(prepared, forecasts):
         cycle_days = _cycle_days(forecast, quantity, mean_daily)
         # effective_lead_time_points, the shrink kept for the draws
         shrink = _crossing_shrink(item.lead_time, item.lt_points, cycle_days)
-        lt_eff = item.lt_points if shrink[1] == 1.0 else np.maximum(
-            shrink[0] + (item.lt_points - shrink[0]) * shrink[1], 0.0)
+        lt_eff = _shrunk(item.lt_points, shrink)
         lengths = np.maximum(1, np.rint(lt_eff)).astype(int)
         span, max_origins, _ = _error_window(forecast)
         lo = min(MIN_ORIGIN, max(7, n // 3))
