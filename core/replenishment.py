@@ -1735,11 +1735,21 @@ class _RowSearch:
         return np.clip(i, 0, self.width)
 
 
+def _excess_rows(x, w, level):
+    """``G(level) = E[(X - level)+]`` of each row (no sort needed)."""
+    return (w * np.maximum(x - level[:, None], 0.0)).sum(1)
+
+
 def _solve_rows(samples, weights, quantity, fill_rate, floor):
     """Fill-rate reorder points of several items at once.
 
     :func:`_solve_reorder_point` row by row (zero weights are padding),
     then the floor at the lead-time demand.
+
+    The shortage per cycle is non-increasing in the level: where it is
+    already within the target at the floor, the solution is the floor and
+    the rows need no sort (most intermittent items, whose order quantity
+    covers many lead times, end there).
 
     Returns:
         ``(reorder_points, shortage_per_cycle, excess, shortage_at)``:
@@ -1750,6 +1760,39 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
     k = samples.shape[0]
     x = np.maximum(samples, 0.0)
     w = weights / weights.sum(1)[:, None]
+    allowed = (1.0 - fill_rate) * quantity
+    limit = allowed + 1e-12
+
+    def shortage_at(level, quantity=quantity):
+        """G(level) - G(level + Q), one level per row."""
+        return _excess_rows(x, w, level) - _excess_rows(x, w,
+            level + quantity)
+
+    at_floor = np.zeros(k, bool)
+    positive = floor > 0.0
+    if positive.any():
+        excess_floor = _excess_rows(x[positive], w[positive],
+            floor[positive])
+        short_floor = excess_floor - _excess_rows(x[positive],
+            w[positive], floor[positive] + quantity[positive])
+        at_floor[positive] = short_floor <= limit[positive]
+    result = np.array(floor, dtype=float)
+    short = np.zeros(k)
+    excess = np.full(k, np.nan)
+    if at_floor.any():
+        inside = at_floor[positive]
+        short[at_floor] = short_floor[inside]
+        excess[at_floor] = excess_floor[inside]
+    rest = ~at_floor
+    if rest.any():
+        result[rest], short[rest], excess[rest] = _solve_sorted(
+            x[rest], w[rest], quantity[rest], allowed[rest], floor[rest])
+    return result, short, excess, shortage_at
+
+
+def _solve_sorted(x, w, quantity, allowed, floor):
+    """:func:`_solve_rows` by bisection over the sorted breakpoints."""
+    k = x.shape[0]
     # the order among equal values does not matter: the loss is only read
     # at the boundaries between distinct values
     order = np.argsort(x, axis=1)
@@ -1760,7 +1803,6 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
     tx = np.concatenate((np.cumsum((w * x)[:, ::-1], axis=1)[:, ::-1],
             zero), 1)
     q = quantity[:, None]
-    allowed = (1.0 - fill_rate) * quantity
     points = np.concatenate((zero, x, x - q), axis=1)
     points = np.where(points >= 0.0, points, np.inf)
     points.sort(axis=1, kind='stable')
@@ -1769,7 +1811,7 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
     search = _RowSearch(x)
     rows = np.arange(k)
 
-    def shortage(level, quantity=quantity):
+    def shortage(level):
         """G(level) - G(level + Q), one level per row."""
         a = search(level[:, None])[:, 0]
         b = search((level + quantity)[:, None])[:, 0]
@@ -1812,7 +1854,7 @@ def _solve_rows(samples, weights, quantity, fill_rate, floor):
         short = np.where(below, shortage(level), short)
         a = search(level[:, None])[:, 0]
         excess = np.where(below, tx[rows, a] - level * tw[rows, a], np.nan)
-    return result, short, excess, shortage
+    return result, short, excess
 
 
 def _per_item(value, count, name):
