@@ -1267,7 +1267,7 @@ def _lead_time_points_rows(lead_times, points=LEAD_TIME_POINTS):
     return out
 
 
-def _eoq_rate(forecast):
+def _eoq_rate(forecast, mean=None):
     """Daily demand rate of the order quantity.
 
     The mean forecast over the next ``EOQ_RATE_DAYS`` days, except that
@@ -1277,13 +1277,13 @@ def _eoq_rate(forecast):
     order of three months of extrapolated growth is what stays on the
     shelf.  A falling slope is kept (damping it would order more for a
     product on its way out).  The reorder point keeps the undamped
-    forecast.
+    forecast.  ``mean`` is the mean forecast when already known.
     """
     path = forecast.path[:EOQ_RATE_DAYS]
     model = forecast._model
     if model is None or model.slope is None or path.size == 0 \
             or not model.slope[forecast.n] > 0:
-        return float(path.mean())
+        return float(path.mean()) if mean is None else mean
     n = forecast.n
     u = forecast._u
     days = path.size
@@ -1424,13 +1424,15 @@ def _finish_rows(prepared, forecasts):
     layout = []
     for i in rows:
         item, forecast = prepared[i], forecasts[i]
-        path = forecast.path
-        mean_daily = float(path[:EOQ_RATE_DAYS].mean())
+        head = forecast.path[:EOQ_RATE_DAYS]
+        # the mean (the same division as ndarray.mean, without its calls)
+        mean_daily = float(head.sum()) / head.size if head.size else 0.0
         if mean_daily <= 0 or forecast.n != n \
                 or len(item.lt_points) != npts:
             out[i] = _finish(item, forecast)
             continue
-        eoq, quantity = _order_quantity(item, _eoq_rate(forecast))
+        eoq, quantity = _order_quantity(item,
+            _eoq_rate(forecast, mean_daily))
         cycle_days = _cycle_days(forecast, quantity, mean_daily)
         # effective_lead_time_points, the shrink kept for the draws
         shrink = _crossing_shrink(item.lead_time, item.lt_points, cycle_days)
@@ -1451,8 +1453,13 @@ def _finish_rows(prepared, forecasts):
             out[i] = _finish(item, forecast)
             continue
         keep.append(i)
-        _, draws = _lead_time_draws(item.lead_time, item.lt_points,
-            cycle_days, origins.size, shrink)
+        # the lead times of the windows: the points themselves (one row
+        # for all) unless orders cross (_lead_time_draws)
+        if shrink[1] == 1.0:
+            draws = lt_eff
+        else:
+            draws = _shrunk(_lead_time_quantiles(
+                    item.lead_time, npts, origins.size), shrink)
         layout.append((mean_daily, lengths, origins, lt_eff, eoq, quantity,
                 draws))
     if not keep:
@@ -1491,8 +1498,10 @@ def _finish_rows(prepared, forecasts):
         periods[j] = lt_eff
         origins[j, :orig.size] = orig
         origins[j, orig.size:] = orig[-1]
-        draws[j, :orig.size] = layout[j][6]
-        draws[j, orig.size:] = layout[j][6][-1]
+        row_draws = layout[j][6]
+        draws[j, :orig.size] = row_draws
+        draws[j, orig.size:] = row_draws if row_draws.ndim == 1 \
+            else row_draws[-1]
         real[j, :orig.size] = True
         y[j] = forecast._y
         m[j] = forecast._m
@@ -1952,7 +1961,7 @@ def _result(forecast, lead_time, review_period, protection_days,
         lead_time_demand, protection_demand, safety_stock, method,
         fill_rate, expected_fill, annual_demand, eoq, quantity,
         reorder_point, order_up_to, mean_daily, full_quantity=None):
-    path = tuple(np.round(forecast.path, 6).tolist())
+    path = tuple(forecast.path.round(6).tolist())
     err = forecast.error
     text = (
         "Demand model %s (%s demand%s%s; out-of-sample error %s over %d-day"

@@ -10,7 +10,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from sql import Cast, Literal, Values
+from sql import Literal
 from sql.aggregate import Max, Sum
 from sql.conditionals import Case
 
@@ -608,17 +608,22 @@ def bulk_update(Model, rows):
         columns = [getattr(table, n) for n in names] + [
             table.write_uid, table.write_date]
         if backend.name == 'postgresql':
-            types = [Model._fields[n].sql_type().base for n in names]
-            size = max(1, backend.MAX_QUERY_PARAMS // (len(names) + 1))
-            for sub in grouped_slice(members, size):
-                data = Values([[id_] + [v[n] for n in names]
-                        for id_, v in sub])
-                # the column types: a NULL in a VALUES list is text
-                cursor.execute(*table.update(columns,
-                        [Cast(getattr(data, 'column%d' % (c + 2)), t)
-                            for c, t in enumerate(types)]
-                        + [transaction.user, now],
-                        from_=[data], where=table.id == data.column1))
+            # one array per column: a few parameters whatever the number
+            # of rows (thousands of placeholders cost more to send than
+            # the update)
+            types = ['INTEGER'] + [
+                Model._fields[n].sql_type().base for n in names]
+            arrays = [list(c) for c in zip(*(
+                        [id_] + [v[n] for n in names] for id_, v in members))]
+            cursor.execute(
+                'UPDATE "%s" AS t SET %s, "write_uid" = %%s, '
+                '"write_date" = %%s FROM (SELECT %s) AS d '
+                'WHERE t."id" = d."id"' % (
+                    Model._table,
+                    ', '.join('"%s" = d."%s"' % (n, n) for n in names),
+                    ', '.join('UNNEST(CAST(%%s AS %s[])) AS "%s"' % (t, n)
+                        for t, n in zip(types, ['id'] + list(names)))),
+                [transaction.user, now] + arrays)
             continue
         first_id, first = members[0]
         query, _ = tuple(table.update(columns,
