@@ -124,14 +124,15 @@ def _locations(bounds):
 
 def _move_flows_query(product_ids, bounds, company_id, start, end):
     """Return the query of the done moves of the products that enter or
-    leave the warehouse, summed per product, day, from and to location.
+    leave the warehouse: product, day, from and to location, quantity.
 
-    The day column is the number of days from ``start``.  With ``start``
+    The day column is the number of days from ``start``; the moves are
+    not summed in SQL (PostgreSQL's aggregation of a batch's moves took
+    longer than sending them as numbers; numpy sums them).  With ``start``
     None, the moves before ``end`` are summed per product, from and to
     location (the opening balance) and the day column is the first day of
-    a move, counted from ``end`` (negative).  Grouping on the locations
-    instead of evaluating conditions per move keeps the aggregation cheap;
-    the locations are classified in numpy.
+    a move, counted from ``end`` (negative).  The locations are classified
+    in numpy.
     """
     pool = Pool()
     Move = pool.get('stock.move')
@@ -144,17 +145,74 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
     if start is None:
         where &= move.effective_date < end
         day = Min(_day_number(move.effective_date, end))
+        quantity = Sum(move.internal_quantity)
         group_by = [move.product, move.from_location, move.to_location]
     else:
         where &= (move.effective_date >= start) & (
             move.effective_date <= end)
         day = _day_number(move.effective_date, start)
-        group_by = [move.product, move.effective_date, move.from_location,
-            move.to_location]
+        quantity = move.internal_quantity
+        group_by = None
+    # the types _numbers reads
     return move.select(
-        move.product, day, move.from_location, move.to_location,
-        Sum(move.internal_quantity),
+        Cast(move.product, 'INTEGER'), Cast(day, 'INTEGER'),
+        Cast(move.from_location, 'INTEGER'),
+        Cast(move.to_location, 'INTEGER'),
+        Cast(Coalesce(quantity, 0), 'DOUBLE PRECISION'),
         where=where, group_by=group_by)
+
+
+# The columns of a flows query (4 integers and a float) as PostgreSQL sends
+# an array of them in binary (array_send): a header of 5 integers for one
+# dimension, then the length and the value of each element (big-endian).
+_FLOW_TYPES = ('>i4', '>i4', '>i4', '>i4', '>f8')
+_ARRAY_HEADER = np.dtype([('ndim', '>i4'), ('nulls', '>i4'), ('oid', '>i4'),
+        ('size', '>i4'), ('lower', '>i4')])
+
+
+def _array_values(data, type_):
+    "Return the values of an array_send of a one-dimension array, or None"
+    if data is None:
+        return np.empty(0)
+    data = bytes(data)
+    if len(data) < _ARRAY_HEADER.itemsize:
+        return None
+    header = np.frombuffer(data, dtype=_ARRAY_HEADER, count=1)[0]
+    element = np.dtype([('length', '>i4'), ('value', type_)])
+    if (header['ndim'] != 1 or header['nulls'] != 0
+            or len(data) != (_ARRAY_HEADER.itemsize
+                + int(header['size']) * element.itemsize)):
+        return None
+    values = np.frombuffer(data, dtype=element,
+        offset=_ARRAY_HEADER.itemsize)
+    if (values['length'] != element['value'].itemsize).any():
+        return None
+    return values['value']
+
+
+def _numbers(cursor, query):
+    """Return the rows of a flows query as a float array (rows, 5).
+
+    On PostgreSQL each column comes as one binary array, read by numpy
+    without a Python object per value; an answer in another layout (it
+    should not happen) is read again the usual way.
+    """
+    if backend.name == 'postgresql':
+        sql, params = tuple(query)
+        columns = ', '.join('c%d' % c for c in range(len(_FLOW_TYPES)))
+        cursor.execute('SELECT %s FROM (%s) AS f(%s)' % (
+                ', '.join('array_send(array_agg(c%d))' % c
+                    for c in range(len(_FLOW_TYPES))), sql, columns),
+            params)
+        arrays = [_array_values(data, type_)
+            for data, type_ in zip(cursor.fetchone(), _FLOW_TYPES)]
+        if all(a is not None and a.size == arrays[0].size for a in arrays):
+            out = np.empty((arrays[0].size, len(arrays)))
+            for c, values in enumerate(arrays):
+                out[:, c] = values
+            return out
+    cursor.execute(*query)
+    return np.array(cursor.fetchall(), dtype=float)
 
 
 def _receipts(product_ids, bounds, end, company_id):
@@ -300,9 +358,8 @@ def gather(warehouse_id, product_ids, start, end, company_id):
             [locations.get(int(u), outside) for u in unique], dtype=bool)
         return table[inverse.ravel()].T
     for is_opening, query in queries:
-        cursor.execute(*query)
         # all the columns are numbers: one array, converted in C
-        rows = np.array(cursor.fetchall(), dtype=float)
+        rows = _numbers(cursor, query)
         if not rows.size:
             continue
         i = np.searchsorted(ids, rows[:, 0].astype(np.int64))
