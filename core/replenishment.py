@@ -1558,18 +1558,22 @@ def _finish_rows(prepared, forecasts):
     err = actual - fc
     intermittent = np.array([forecasts[i].demand_class in (
                 'intermittent', 'lumpy') for i in keep])
-    scale = _error_scale_rows(fc, err, valid, future)
-    scale[intermittent] = 1.0
+    smooth = ~intermittent
     future_draws = future_sum(draws.reshape(k, -1)).reshape(draws.shape)
     age = n - origins
     half_life = np.array([_error_window(forecasts[i])[2] for i in keep])
     recency = 0.5 ** (age / half_life[:, None])
     weights = np.where(valid, recency[:, :, None], 0.0)
-    weights = weights * np.where(intermittent[:, None, None], 1.0,
-        _level_kernel(fc, future[:, None, :]))
+    # the errors of intermittent items are neither rescaled to the coming
+    # level nor weighted by their level (the chunks are mostly of one
+    # kind: the rest is computed for the smooth rows only)
+    if smooth.any():
+        rows = smooth if intermittent.any() else slice(None)
+        err[rows] = err[rows] * _error_scale_rows(
+            fc[rows], err[rows], valid[rows], future[rows])
+        weights[rows] = weights[rows] * _level_kernel(
+            fc[rows], future[rows][:, None, :])
     weights = weights / np.maximum(weights.sum(1), 1e-300)[:, None, :] / npts
-    err = err * scale
-    smooth = ~intermittent
     if smooth.any():
         step = np.where(real.sum(1) > 1, origins[:, 1] - origins[:, 0],
             1).astype(float)
