@@ -1199,7 +1199,8 @@ def _prepare(sales, stockout, received_orders, quoted_lead_time,
         raise ValueError(
             "sales and stockout must have the same length (%d != %d)"
             % (y.size, flags.size))
-    if y.size and (not np.isfinite(y).all() or (y < 0).any()):
+    # NaN fails both comparisons: not finite or negative somewhere
+    if y.size and not (y.min() >= 0.0 and y.max() < math.inf):
         raise ValueError("sales must be finite and >= 0")
     if flags.size and flags.dtype != bool:
         if not np.isin(flags, (0, 1)).all():
@@ -1559,7 +1560,12 @@ def _finish_rows(prepared, forecasts):
     intermittent = np.array([forecasts[i].demand_class in (
                 'intermittent', 'lumpy') for i in keep])
     smooth = ~intermittent
-    future_draws = future_sum(draws.reshape(k, -1)).reshape(draws.shape)
+    if any(entry[6].ndim == 2 for entry in layout):
+        future_draws = future_sum(draws.reshape(k, -1)).reshape(draws.shape)
+    else:
+        # every window of every row has the central points: their
+        # forecast sums are ``future``
+        future_draws = future[:, None, :]
     age = n - origins
     half_life = np.array([_error_window(forecasts[i])[2] for i in keep])
     recency = 0.5 ** (age / half_life[:, None])
