@@ -747,13 +747,12 @@ def abc_classify(consumption_values, thresholds=(0.80, 0.15, 0.05)):
         before = np.concatenate(([0.0], np.cumsum(v[order])[:-1])) / total
         a_cut = thresholds[0]
         b_cut = thresholds[0] + thresholds[1]
-        for rank, index in enumerate(order):
-            if v[index] <= 0:
-                continue
-            if before[rank] < a_cut - 1e-12:
-                classes[index] = 'A'
-            elif before[rank] < b_cut - 1e-12:
-                classes[index] = 'B'
+        labels = np.where(before < a_cut - 1e-12, 'A',
+            np.where(before < b_cut - 1e-12, 'B', 'C'))
+        labels[v[order] <= 0] = 'C'
+        placed = np.empty_like(labels)
+        placed[order] = labels
+        classes = placed.tolist()
     if keys is not None:
         return dict(zip(keys, classes))
     return tuple(classes)

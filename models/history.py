@@ -478,13 +478,16 @@ def consumption_values(warehouse_id, start, end, company_id):
         group_by=[move.product])
     cursor = Transaction().connection.cursor()
     _no_jit(cursor)
+    # the value in SQL: one number per product to read
+    quantity = Cast(quantities.quantity, 'DOUBLE PRECISION')
     cursor.execute(*quantities
         .join(cost, 'LEFT',
             condition=(cost.product == quantities.product)
             & (cost.company == company_id))
-        .select(quantities.product, quantities.quantity, cost.cost_price))
-    return {p: max(float(q or 0), 0.0) * float(c or 0)
-        for p, q, c in cursor}
+        .select(quantities.product,
+            Case((quantity > 0, quantity), else_=0.0)
+            * Coalesce(Cast(cost.cost_price, 'DOUBLE PRECISION'), 0.0)))
+    return {p: float(v or 0) for p, v in cursor.fetchall()}
 
 
 def first_sales(warehouse_id, company_id, product_ids=None):

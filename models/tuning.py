@@ -392,7 +392,7 @@ class Run(ModelSQL, ModelView):
                     & (point.type == 'purchase')))
             products = defaultdict(list)
             current = {}
-            for point_id, product_id, abc in cursor:
+            for point_id, product_id, abc in cursor.fetchall():
                 products[product_id].append(point_id)
                 current[point_id] = abc
             classes = abc_classify(
