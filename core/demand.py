@@ -1130,17 +1130,36 @@ def _score_rows(level, slope, factor, u, y, m, origins, length,
     Returns:
         ``(mse[k, models], mean_actual[k])``.
     """
+    windows = _score_windows(factor, u, y, m, origins, length,
+        sloped is None or len(sloped) > 0)
+    return _score_levels(windows, level, slope, sloped)
+
+
+def _score_windows(factor, u, y, m, origins, length, with_slope=True):
+    """The window sums :func:`_score_rows` compares the models on (the
+    same for every model of a factor; the sums of the slope terms only
+    ``with_slope``)."""
     k, n = y.shape
     mf = m * factor[:, :n]
     zero = np.zeros((k, 1))
     cmf = np.concatenate((zero, np.cumsum(mf, axis=1)), axis=1)
-    cmuf = np.concatenate((zero, np.cumsum(mf * u[:n], axis=1)), axis=1)
     cy = np.concatenate((zero, np.cumsum(m * y, axis=1)), axis=1)
     ends = origins + length[:, None]
     take = np.take_along_axis
     d_f = take(cmf, ends, 1) - take(cmf, origins, 1)
-    d_uf = take(cmuf, ends, 1) - take(cmuf, origins, 1)
+    d_uf = None
+    if with_slope:
+        cmuf = np.concatenate((zero, np.cumsum(mf * u[:n], axis=1)), axis=1)
+        d_uf = take(cmuf, ends, 1) - take(cmuf, origins, 1)
     actual = take(cy, ends, 1) - take(cy, origins, 1)
+    return origins, d_f, d_uf, actual
+
+
+def _score_levels(windows, level, slope, sloped=None):
+    """:func:`_score_rows` of the models on :func:`_score_windows`."""
+    origins, d_f, d_uf, actual = windows
+    k = origins.shape[0]
+    take = np.take_along_axis
     idx = np.broadcast_to(origins[:, None, :],
         (k, level.shape[1], origins.shape[1]))
     fc = take(level, idx, 2) * d_f[:, None, :]
@@ -1297,14 +1316,13 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
     fam0_mse = np.zeros((k, len(specs)))
     fam0_mean = np.zeros(k)
     sloped = [i for i, (_, kind, _) in enumerate(specs) if kind == 'T']
-    mse, mean_actual = _score_rows(level, slope, base, u, y, m, origins, ev,
-        sloped)
+    windows = _score_windows(base, u, y, m, origins, ev, bool(sloped))
+    mse, mean_actual = _score_levels(windows, level, slope, sloped)
     fam0_mse[:] = mse
     fam0_mean[:] = mean_actual
     c_mse = [None] * k
     if intermittent:
-        cm, _ = _score_rows(c_levels, c_levels, base, u, y, m,
-            origins, ev, sloped=())
+        cm, _ = _score_levels(windows, c_levels, c_levels, sloped=())
         for j in range(k):
             c_mse[j] = cm[j]
     yearly = np.zeros(k, bool)
