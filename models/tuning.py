@@ -105,9 +105,10 @@ def round_digits(Model, values, digits=None):
     """
     if digits is None:
         digits = _float_digits(Model)
-    for name, value in values.items():
-        if isinstance(value, float) and name in digits:
-            values[name] = round(value, digits[name])
+    for name, precision in digits.items():
+        value = values.get(name)
+        if isinstance(value, float):
+            values[name] = round(value, precision)
     return values
 
 
@@ -650,8 +651,8 @@ def bulk_insert(Model, rows):
     names = sorted({n for r in rows for n in r})
     columns = [getattr(table, n) for n in names] + [
         table.create_uid, table.create_date]
-    values = [tuple(r.get(n) for n in names) + (transaction.user, now)
-        for r in rows]
+    tail = [transaction.user, now]
+    values = [[r.get(n) for n in names] + tail for r in rows]
     if backend.name == 'postgresql' and hasattr(cursor, 'copy'):
         statement = 'COPY "%s" (%s) FROM STDIN' % (
             Model._table, ', '.join('"%s"' % c.name for c in columns))

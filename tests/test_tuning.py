@@ -452,6 +452,28 @@ class TuningTestCase(unittest.TestCase):
         self.assertEqual(
             apply_levels(10, 30, 0, 0, 1, 1, 0.05, 0.5), (5, 15))
 
+    def test_array_values(self):
+        "Test the reading of PostgreSQL's binary arrays of the history"
+        import struct
+        from ..models.history import _array_values
+
+        def send(values, code, nulls=0):
+            size = struct.calcsize('>' + code)
+            return struct.pack('>5i', 1, nulls, 23, len(values), 1) + b''.join(
+                struct.pack('>i' + code, size, v) for v in values)
+        self.assertEqual(
+            _array_values(send([3, -2, 7], 'i'), '>i4').tolist(), [3, -2, 7])
+        self.assertEqual(
+            _array_values(send([1.5, 0.25], 'd'), '>f8').tolist(),
+            [1.5, 0.25])
+        # no row: array_agg gives NULL
+        self.assertEqual(_array_values(None, '>i4').size, 0)
+        # anything else is refused (the rows are then read the usual way)
+        self.assertIsNone(_array_values(send([1, 2], 'i', nulls=1), '>i4'))
+        self.assertIsNone(_array_values(send([1, 2], 'i')[:-2], '>i4'))
+        self.assertIsNone(_array_values(send([1, 2], 'i'), '>f8'))
+        self.assertIsNone(_array_values(b'\x00' * 8, '>i4'))
+
     @with_transaction()
     def test_alerts(self):
         "Test the below safety stock, overstock and obsolete alerts"
