@@ -1437,21 +1437,28 @@ def _finish_rows(prepared, forecasts):
         # effective_lead_time_points, the shrink kept for the draws
         shrink = _crossing_shrink(item.lead_time, item.lt_points, cycle_days)
         lt_eff = _shrunk(item.lt_points, shrink)
-        lengths = np.maximum(1, np.rint(lt_eff)).astype(int)
+        # np.rint in plain Python (both round half to even): a few values
+        lengths = [max(1, int(round(v))) for v in lt_eff.tolist()]
+        longest, shortest = max(lengths), min(lengths)
         span, max_origins, _ = _error_window(forecast)
         lo = min(MIN_ORIGIN, max(7, n // 3))
-        lo = max(lo, n - span - int(lengths.max()))
-        hi = n - int(lengths.min())
+        lo = max(lo, n - span - longest)
+        hi = n - shortest
         if hi < lo:
             out[i] = _finish(item, forecast)
             continue
         step = max(1, (hi - lo + 1 + max_origins - 1) // max_origins)
-        origins = np.arange(hi, lo - 1, -step)[::-1]
+        # the origins hi, hi - step, ... >= lo, in increasing order
+        count = (hi - lo) // step + 1
+        first = hi - step * (count - 1)
         # windows of the longest point that end by n (the fewest valid)
-        if int(np.searchsorted(origins, n - int(lengths.max()),
-                    side='right')) < MIN_WINDOWS:
+        last = n - longest
+        if last < first or min(count, (last - first) // step + 1) \
+                < MIN_WINDOWS:
             out[i] = _finish(item, forecast)
             continue
+        origins = np.arange(first, hi + 1, step)
+        lengths = np.array(lengths)
         keep.append(i)
         # the lead times of the windows: the points themselves (one row
         # for all) unless orders cross (_lead_time_draws)
