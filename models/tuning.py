@@ -162,6 +162,32 @@ class Move(metaclass=PoolMeta):
                 where=t.state == 'done'))
 
 
+class Queue(metaclass=PoolMeta):
+    __name__ = 'ir.queue'
+
+    @classmethod
+    def pull(cls, database, connection, name=None):
+        """Pull one task, with PostgreSQL's nested loops off on the
+        worker's queue connection.
+
+        The pull marks the task chosen by a ``LIMIT 1 FOR UPDATE SKIP
+        LOCKED`` subquery as dequeued.  On a small, freshly analysed queue
+        table PostgreSQL runs that subquery inside a nested loop, once per
+        row of the table: each run skips the rows the statement has just
+        locked and picks the next one, so every waiting task is marked
+        dequeued while only one is returned, and the others never run (a
+        tuning run would wait for its batches forever).  With a hash join
+        the subquery runs once.
+        """
+        if backend.name != 'postgresql':
+            return super().pull(database, connection, name=name)
+        cursor = connection.cursor()
+        cursor.execute('SET enable_nestloop = off')
+        result = super().pull(database, connection, name=name)
+        cursor.execute('RESET enable_nestloop')
+        return result
+
+
 class Run(ModelSQL, ModelView):
     "Order Point Tuning Run"
     __name__ = 'perpetual_inventory.tuning.run'
