@@ -476,6 +476,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     stop = None
+    config_file = None
     if args.start_postgresql:
         args.database_uri, stop = start_postgresql(args.port)
     if not args.database_uri or not args.database_uri.startswith(
@@ -540,6 +541,9 @@ def main(argv=None):
                 figures['points'] / figures['total'],
                 1000 * figures['total'] / max(figures['points'], 1)))
     finally:
+        if config_file:
+            # the configuration's directory (the database is kept)
+            shutil.rmtree(os.path.dirname(config_file), ignore_errors=True)
         if stop:
             stop()
     return 0
