@@ -1,10 +1,12 @@
 # This file is part of perpetual_inventory.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license
 # terms.
-"""Two transactions deliver the same product at the same time.
+"""Two transactions deliver the same product at the same time; a worker
+pulls a task from the queue.
 
 PostgreSQL only: SQLite has one writer at a time, so there is nothing to
-race. The test suite runs it in its PostgreSQL pass (./run test).
+race, and trytond-worker needs PostgreSQL. The test suite runs it in its
+PostgreSQL pass (./run test).
 """
 import datetime as dt
 import threading
@@ -323,6 +325,30 @@ class ConcurrentDeliveryTestCase(unittest.TestCase):
             self.assertEqual(
                 (run.state, run.batches_done, run.points_tuned),
                 ('done', 2, 2))
+
+    def test_worker_pull_one_task(self):
+        "Test a worker's pull dequeues one task of a small queue"
+        with Transaction().start(DB_NAME, 1) as transaction:
+            Queue = Pool().get('ir.queue')
+            cursor = transaction.connection.cursor()
+            cursor.execute('DELETE FROM ir_queue')
+
+            def push():
+                return Queue.push('default', {
+                        'model': 'res.user', 'method': 'x', 'instances': [],
+                        'args': [], 'kwargs': {}, 'context': {}, 'user': 1})
+            ids = [push()]
+            # the statistics of a one-task table: the plan that ran the
+            # task's subquery once per row and dequeued them all
+            cursor.execute('ANALYZE ir_queue')
+            ids += [push() for _ in range(4)]
+            task_id, _ = Queue.pull(
+                transaction.database, transaction.connection)
+            self.assertIn(task_id, ids)
+            dequeued = Queue.search([
+                    ('id', 'in', ids), ('dequeued_at', '!=', None)])
+            self.assertEqual([t.id for t in dequeued], [task_id])
+            transaction.rollback()
 
 
 def load_tests(loader, tests, pattern):

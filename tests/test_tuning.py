@@ -7,7 +7,6 @@ import datetime as dt
 import unittest
 from decimal import Decimal
 
-from trytond import backend
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
@@ -546,30 +545,6 @@ class TuningTestCase(unittest.TestCase):
                 {(r.min_quantity, r.target_quantity) for r in rows},
                 {(4, 9)})
             self.assertEqual(len({r.id for r in rows}), 6)
-
-    @with_transaction()
-    def test_queue_pull_one_task(self):
-        "Test a worker's pull dequeues one task of a small queue"
-        pool = Pool()
-        Queue = pool.get('ir.queue')
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-
-        def push():
-            return Queue.push('default', {'model': 'res.user', 'method': 'x',
-                    'instances': [], 'args': [], 'kwargs': {},
-                    'context': {}, 'user': 0})
-        ids = [push()]
-        if backend.name == 'postgresql':
-            # the statistics of a one-task table: the plan that rescans the
-            # task's subquery
-            cursor.execute('ANALYZE ir_queue')
-        ids += [push() for _ in range(4)]
-        task_id, _ = Queue.pull(transaction.database, transaction.connection)
-        self.assertIn(task_id, ids)
-        dequeued = Queue.search([
-                ('id', 'in', ids), ('dequeued_at', '!=', None)])
-        self.assertEqual([t.id for t in dequeued], [task_id])
 
     @with_transaction()
     def test_queue_with_worker(self):
