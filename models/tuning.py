@@ -183,9 +183,10 @@ class Queue(metaclass=PoolMeta):
             return super().pull(database, connection, name=name)
         cursor = connection.cursor()
         cursor.execute('SET enable_nestloop = off')
-        result = super().pull(database, connection, name=name)
-        cursor.execute('RESET enable_nestloop')
-        return result
+        try:
+            return super().pull(database, connection, name=name)
+        finally:
+            cursor.execute('RESET enable_nestloop')
 
 
 class Run(ModelSQL, ModelView):
@@ -636,8 +637,8 @@ def bulk_update(Model, rows):
             table.write_uid, table.write_date]
         if backend.name == 'postgresql':
             # one array per column: a few parameters whatever the number
-            # of rows (thousands of placeholders cost more to send than
-            # the update)
+            # of rows (a VALUES list of thousands of parameters took
+            # longer to convert and send than the update itself)
             types = ['INTEGER'] + [
                 Model._fields[n].sql_type().base for n in names]
             arrays = [list(c) for c in zip(*(
