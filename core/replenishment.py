@@ -145,7 +145,9 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
     recent ``MAX_LEAD_TIME_OBSERVATIONS`` receipts are used.
 
     Args:
-        received_orders: sequence of ``(order_date, receipt_date)``.
+        received_orders: sequence of ``(order_date, receipt_date)``, or an
+            integer array ``(m, 2)`` of their ordinals
+            (``date.toordinal()``).
         quoted_lead_time: the supplier's quoted lead time in days (>= 0).
         today: optional ``datetime.date``; receipts after it are rejected.
 
@@ -156,30 +158,9 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
         ValueError: negative quoted lead time, receipt before order or after
             ``today``, dates that are not ``datetime.date``.
     """
-    q = float(quoted_lead_time)
-    if not math.isfinite(q) or q < 0:
-        raise ValueError(
-            "quoted_lead_time must be a finite number >= 0, got %r"
-            % quoted_lead_time)
-    pairs = []
-    last = today.toordinal() if today is not None else None
-    for pair in received_orders:
-        try:
-            ordered, received = pair
-        except (TypeError, ValueError):
-            raise ValueError(
-                "received_orders must be (order_date, receipt_date) pairs")
-        if not isinstance(ordered, date) or not isinstance(received, date):
-            raise ValueError("received_orders dates must be datetime.date")
-        o, r = ordered.toordinal(), received.toordinal()
-        if r < o:
-            raise ValueError(
-                "receipt date %s is before order date %s"
-                % (received, ordered))
-        if last is not None and r > last:
-            raise ValueError(
-                "receipt date %s is after today %s" % (received, today))
-        pairs.append((r, r - o, o))
+    q = _check_quoted(quoted_lead_time)
+    pairs = [(int(r), int(r - o), int(o))
+        for o, r in _order_ordinals(received_orders, today).tolist()]
     pairs.sort()
     recent = pairs[-MAX_LEAD_TIME_OBSERVATIONS:]
     observed = [float(p[1]) for p in recent]
@@ -200,6 +181,166 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
     source = 'history' if n >= 10 else 'blend'
     return LeadTime(mean, math.sqrt(max(var, 0.0)), n, source,
         tuple(observed), crossing)
+
+
+def _check_quoted(quoted_lead_time):
+    "The quoted lead time as a float, checked"
+    try:
+        q = float(quoted_lead_time)
+    except (TypeError, ValueError):
+        q = math.nan
+    if not math.isfinite(q) or q < 0:
+        raise ValueError(
+            "quoted_lead_time must be a finite number >= 0, got %r"
+            % (quoted_lead_time,))
+    return q
+
+
+def _order_ordinals(received_orders, today=None, check=True):
+    """The received orders as an integer array ``(m, 2)`` of the date
+    ordinals (``date.toordinal()``) of the order and of the receipt.
+
+    ``received_orders`` is a sequence of ``(order_date, receipt_date)``
+    pairs, or already such an integer array (the models read the dates
+    from the database as day numbers).  With ``check`` false the dates
+    are left to :func:`_check_ordinals`.
+
+    Raises:
+        ValueError: a pair that is not two dates, a receipt before its
+            order or after ``today``.
+    """
+    if isinstance(received_orders, np.ndarray):
+        if received_orders.size == 0:
+            return np.empty((0, 2), dtype=np.int64)
+        if received_orders.ndim != 2 or received_orders.shape[1] != 2 \
+                or received_orders.dtype.kind not in 'iu':
+            raise ValueError("received_orders must be (order_date, "
+                "receipt_date) pairs or an integer array of their "
+                "ordinals, shape (m, 2)")
+        ordinals = received_orders
+    else:
+        values = []
+        for pair in received_orders:
+            try:
+                ordered, received = pair
+            except (TypeError, ValueError):
+                raise ValueError("received_orders must be "
+                    "(order_date, receipt_date) pairs")
+            if not isinstance(ordered, date) \
+                    or not isinstance(received, date):
+                raise ValueError(
+                    "received_orders dates must be datetime.date")
+            values.append((ordered.toordinal(), received.toordinal()))
+        if not values:
+            return np.empty((0, 2), dtype=np.int64)
+        ordinals = np.array(values, dtype=np.int64)
+    if check:
+        _check_ordinals(ordinals, today)
+    return ordinals
+
+
+def _check_ordinals(ordinals, today=None):
+    "Refuse a receipt before its order or after today"
+    early = ordinals[:, 1] < ordinals[:, 0]
+    if early.any():
+        o, r = ordinals[np.argmax(early)].tolist()
+        raise ValueError("receipt date %s is before order date %s"
+            % (date.fromordinal(r), date.fromordinal(o)))
+    if today is not None:
+        late = ordinals[:, 1] > today.toordinal()
+        if late.any():
+            r = int(ordinals[np.argmax(late), 1])
+            raise ValueError("receipt date %s is after today %s"
+                % (date.fromordinal(r), today))
+
+
+def _lead_times_rows(orders, quoted, today=None):
+    """:func:`estimate_lead_time` of many items at once.
+
+    Args:
+        orders: one ordinal array ``(m, 2)`` per item
+            (:func:`_order_ordinals`), checked here all together.
+        quoted: the checked quoted lead times (floats).
+        today: optional ``datetime.date``; receipts after it are refused.
+
+    Returns:
+        A list of :class:`LeadTime`, the same as
+        :func:`estimate_lead_time` item by item up to the rounding of
+        the sums.
+    """
+    count = len(orders)
+    sizes = np.array([o.shape[0] for o in orders], dtype=np.int64)
+    q = np.asarray(quoted, dtype=float)
+    k = PRIOR_LEAD_TIME_WEIGHT
+    s0 = np.maximum(1.0, PRIOR_LEAD_TIME_CV * q)
+    out = [None] * count
+    for i in np.flatnonzero(sizes == 0).tolist():
+        qi = float(q[i])
+        out[i] = LeadTime(qi, float(s0[i]) if qi > 0 else 0.0, 0, 'quoted',
+            ())
+    rows = np.flatnonzero(sizes > 0)
+    if not rows.size:
+        return out
+    every = np.concatenate([orders[i] for i in rows.tolist()]).astype(
+        np.int64, copy=False)
+    _check_ordinals(every, today)
+    item = np.repeat(np.arange(rows.size), sizes[rows])
+    o, r = every[:, 0], every[:, 1]
+    # the order of estimate_lead_time: by receipt, then by lead time
+    order = np.lexsort((r - o, r, item))
+    o, r, item = o[order], r[order], item[order]
+    starts = np.concatenate(([0], np.cumsum(sizes[rows])[:-1]))
+    position = np.arange(item.size) - starts[item]
+    kept = np.minimum(sizes[rows], MAX_LEAD_TIME_OBSERVATIONS)
+    column = position - (sizes[rows] - kept)[item]
+    recent = column >= 0
+    o, r, item, column = o[recent], r[recent], item[recent], column[recent]
+    # items sorted by their number of observations, in slices padded to
+    # the largest of the slice (the pairs compared for the crossing share
+    # grow with its square)
+    by_size = np.argsort(kept, kind='stable')
+    rank = np.empty(rows.size, np.int64)
+    rank[by_size] = np.arange(rows.size)
+    slot = rank[item]
+    order = np.argsort(slot, kind='stable')
+    o, r, slot, column = o[order], r[order], slot[order], column[order]
+    for part in range(0, rows.size, 64):
+        members = by_size[part:part + 64]
+        width = int(kept[members].max())
+        m = members.size
+        ordered = np.zeros((m, width))
+        received = np.zeros((m, width))
+        valid = np.zeros((m, width), bool)
+        lo, hi = np.searchsorted(slot, [part, part + m])
+        local = slot[lo:hi] - part
+        ordered[local, column[lo:hi]] = o[lo:hi]
+        received[local, column[lo:hi]] = r[lo:hi]
+        valid[local, column[lo:hi]] = True
+        lead = received - ordered
+        n = kept[members].astype(float)
+        x = lead.sum(axis=1) / n
+        dev = np.where(valid, lead - x[:, None], 0.0)
+        s2 = np.where(n > 1, (dev * dev).sum(axis=1)
+            / np.maximum(n - 1, 1), 0.0)
+        qm, s0m = q[rows[members]], s0[rows[members]]
+        mean = (k * qm + n * x) / (k + n)
+        var = (k * s0m * s0m + (n - 1) * s2
+            + k * n / (k + n) * (x - qm) ** 2) / (k + n - 1)
+        std = np.sqrt(np.maximum(var, 0.0))
+        # the crossing share (_crossing_share) of every row
+        pair = valid[:, :, None] & valid[:, None, :]
+        later = pair & (ordered[:, None, :] > ordered[:, :, None])
+        overlap = later & (ordered[:, None, :] < received[:, :, None])
+        crossed = overlap & (received[:, None, :] < received[:, :, None])
+        overlaps = overlap.sum(axis=(1, 2))
+        share = np.where(overlaps > 0, crossed.sum(axis=(1, 2))
+            / np.maximum(overlaps, 1), 0.0)
+        for j, member in enumerate(members.tolist()):
+            size = int(kept[member])
+            out[int(rows[member])] = LeadTime(float(mean[j]), float(std[j]),
+                size, 'history' if size >= 10 else 'blend',
+                tuple(lead[j, :size].tolist()), float(share[j]))
+    return out
 
 
 def _crossing_share(ordered, received):
@@ -1131,7 +1272,8 @@ def compute_order_point(sales, stockout, received_orders, quoted_lead_time,
             out of stock that day (the day is censored: its sales are not
             taken as the demand).
         received_orders: ``(order_date, receipt_date)`` pairs of received
-            purchase orders (``datetime.date``).
+            purchase orders (``datetime.date``), or an integer array
+            ``(m, 2)`` of their ordinals (``date.toordinal()``).
         quoted_lead_time: supplier's quoted lead time (days, >= 0).
         unit_cost: cost of one unit (>= 0).
         pack_multiple: supplier's pack size (> 0).
@@ -1180,12 +1322,14 @@ class _Prepared(NamedTuple):
 
 def _prepare(sales, stockout, received_orders, quoted_lead_time,
         unit_cost, pack_multiple, minimum_order_quantity, fill_rate,
-        review_period, ordering_cost, holding_rate, today, points=True):
+        review_period, ordering_cost, holding_rate, today, points=True,
+        lead_time=None):
     """Check the inputs of one item; lead time and forecast horizon.
 
     With ``points`` false, the lead-time points (and the horizon) are left
-    to :func:`_with_points` (:func:`compute_order_points` computes them
-    for all the items at once).
+    to :func:`_with_points`, and with a ``lead_time`` its estimate is
+    taken as given (:func:`compute_order_points` computes both for all
+    the items at once).
     """
     if not isinstance(today, date):
         raise ValueError("today must be a datetime.date")
@@ -1215,7 +1359,9 @@ def _prepare(sales, stockout, received_orders, quoted_lead_time,
     review_period = _check_number('review_period', review_period)
     ordering_cost = _check_number('ordering_cost', ordering_cost)
     holding_rate = _check_number('holding_rate', holding_rate)
-    lead_time = estimate_lead_time(received_orders, quoted_lead_time, today)
+    if lead_time is None:
+        lead_time = estimate_lead_time(
+            received_orders, quoted_lead_time, today)
     item = _Prepared(y, flags, unit_cost, pack_multiple,
         minimum_order_quantity, fill_rate, review_period, ordering_cost,
         holding_rate, lead_time, None, None, None, None)
@@ -1913,7 +2059,8 @@ def compute_order_points(sales, stockout, received_orders, quoted_lead_time,
             length).
         stockout: the stockout flags, same shape(s) as ``sales``.
         received_orders: one sequence of ``(order_date, receipt_date)``
-            per item.
+            per item, or one integer array ``(m, 2)`` of their ordinals
+            (``date.toordinal()``).
         quoted_lead_time, unit_cost, pack_multiple, minimum_order_quantity,
         fill_rate, review_period, ordering_cost, holding_rate: a number
             (same for all the items) or one value per item.
@@ -1939,9 +2086,13 @@ def compute_order_points(sales, stockout, received_orders, quoted_lead_time,
             ('fill_rate', fill_rate), ('review_period', review_period),
             ('ordering_cost', ordering_cost),
             ('holding_rate', holding_rate))]
+    lead_times = _lead_times_rows(
+        [_order_ordinals(orders, check=False) for orders in received_orders],
+        [_check_quoted(q) for q in params[0]], today)
     prepared = [_prepare(sales[i], stockout[i], received_orders[i],
             *[p[i] for p in params[:1]], *[p[i] for p in params[1:]],
-            today, points=False) for i in range(count)]
+            today, points=False, lead_time=lead_times[i])
+        for i in range(count)]
     prepared = [_with_points(item, pts) for item, pts in zip(prepared,
             _lead_time_points_rows([item.lead_time for item in prepared]))]
     by_length = {}

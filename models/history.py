@@ -8,9 +8,8 @@ a daily grid: no per-record ORM access.  Everything is in the product's
 default unit (``internal_quantity``).
 """
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Optional
 
 import numpy as np
 from sql import Cast, Literal, Null
@@ -39,12 +38,20 @@ class ProductHistory:
     on_hand: float = 0.0
     last_outgoing: Optional[dt.date] = None
     first_outgoing: Optional[dt.date] = None
-    received_orders: List[Tuple[dt.date, dt.date]] = field(
-        default_factory=list)
+    # the (order, first receipt) date ordinals (date.toordinal()) of the
+    # received purchase lines: an integer array (m, 2), by order date
+    receipt_ordinals: np.ndarray = field(
+        default_factory=lambda: np.empty((0, 2), dtype=np.int64))
     quoted_lead_time: Optional[float] = None
     pack_multiple: float = 1.0
     minimum_order_quantity: float = 0.0
     unit_cost: float = 0.0
+
+    @property
+    def received_orders(self):
+        "The (order date, first receipt date) of the received lines"
+        return [(dt.date.fromordinal(o), dt.date.fromordinal(r))
+            for o, r in self.receipt_ordinals.tolist()]
 
 
 def _date(value):
@@ -170,6 +177,10 @@ _ARRAY_HEADER = np.dtype([('ndim', '>i4'), ('nulls', '>i4'), ('oid', '>i4'),
         ('size', '>i4'), ('lower', '>i4')])
 
 
+# product, order day and receipt day of the receipts query
+_RECEIPT_TYPES = ('>i4', '>i4', '>i4')
+
+
 def _array_values(data, type_):
     "Return the values of an array_send of a one-dimension array, or None"
     if data is None:
@@ -190,8 +201,10 @@ def _array_values(data, type_):
     return values['value']
 
 
-def _numbers(cursor, query):
-    """Return the rows of a flows query as a float array (rows, 5).
+def _numbers(cursor, query, types=_FLOW_TYPES):
+    """Return the rows of a query of numbers as a float array (rows,
+    columns); ``types`` are the columns' binary types (by default the
+    flows query's).
 
     On PostgreSQL each column comes as one binary array, read by numpy
     without a Python object per value; an answer in another layout (it
@@ -199,29 +212,30 @@ def _numbers(cursor, query):
     """
     if backend.name == 'postgresql':
         sql, params = tuple(query)
-        columns = ', '.join('c%d' % c for c in range(len(_FLOW_TYPES)))
+        columns = ', '.join('c%d' % c for c in range(len(types)))
         cursor.execute('SELECT %s FROM (%s) AS f(%s)' % (
                 ', '.join('array_send(array_agg(c%d))' % c
-                    for c in range(len(_FLOW_TYPES))), sql, columns),
+                    for c in range(len(types))), sql, columns),
             params)
         arrays = [_array_values(data, type_)
-            for data, type_ in zip(cursor.fetchone(), _FLOW_TYPES)]
+            for data, type_ in zip(cursor.fetchone(), types)]
         if all(a is not None and a.size == arrays[0].size for a in arrays):
             out = np.empty((arrays[0].size, len(arrays)))
             for c, values in enumerate(arrays):
                 out[:, c] = values
             return out
     cursor.execute(*query)
-    return np.array(cursor.fetchall(), dtype=float)
+    return np.array(cursor.fetchall(), dtype=float).reshape(-1, len(types))
 
 
 def _receipts(product_ids, bounds, end, company_id):
-    """Return product id -> [(order date, first receipt date)] of the
-    purchase lines of the products received in the warehouse.
+    """Return product id -> integer array ``(m, 2)`` of the date ordinals
+    of the order and of the first receipt of the purchase lines of the
+    products received in the warehouse, by order date.
 
     The purchase line is joined on the id part of the move's origin: the
     moves of the products come from their index, each line and purchase
-    from its primary key.
+    from its primary key.  The dates are read as day numbers.
     """
     pool = Pool()
     Move = pool.get('stock.move')
@@ -234,29 +248,36 @@ def _receipts(product_ids, bounds, end, company_id):
     purchase = Purchase.__table__()
     cursor = Transaction().connection.cursor()
     line_id = Move.origin.sql_id(move.origin, Line)
-    result = defaultdict(list)
+    parts = []
     for sub_ids in grouped_slice(product_ids, CHUNK):
-        cursor.execute(*move
-            .join(to, condition=move.to_location == to.id)
-            .join(line, condition=line.id == line_id)
-            .join(purchase, condition=line.purchase == purchase.id)
-            .select(line.product, purchase.purchase_date,
-                Min(move.effective_date),
-                where=(move.state == 'done')
-                & move.origin.like('purchase.line,%')
-                & reduce_ids(move.product, list(sub_ids))
-                & (move.company == company_id)
-                & (move.effective_date <= end)
-                & _inside(to, bounds)
-                & (purchase.purchase_date != Null),
-                group_by=[line.id, line.product, purchase.purchase_date]))
-        rows = cursor.fetchall()
-        if backend.name == 'sqlite':
-            rows = [(p, _date(o), _date(r)) for p, o, r in rows]
-        for product_id, ordered, received in rows:
-            if received >= ordered:
-                result[product_id].append((ordered, received))
-    return result
+        parts.append(_numbers(cursor, move
+                .join(to, condition=move.to_location == to.id)
+                .join(line, condition=line.id == line_id)
+                .join(purchase, condition=line.purchase == purchase.id)
+                .select(Cast(line.product, 'INTEGER'),
+                    Cast(_day_number(purchase.purchase_date, end),
+                        'INTEGER'),
+                    Cast(Min(_day_number(move.effective_date, end)),
+                        'INTEGER'),
+                    where=(move.state == 'done')
+                    & move.origin.like('purchase.line,%')
+                    & reduce_ids(move.product, list(sub_ids))
+                    & (move.company == company_id)
+                    & (move.effective_date <= end)
+                    & _inside(to, bounds)
+                    & (purchase.purchase_date != Null),
+                    group_by=[line.id, line.product,
+                        purchase.purchase_date]),
+                _RECEIPT_TYPES))
+    if not parts:
+        return {}
+    rows = np.concatenate(parts).astype(np.int64)
+    rows = rows[rows[:, 2] >= rows[:, 1]]
+    rows[:, 1:] += end.toordinal()
+    rows = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
+    products, starts = np.unique(rows[:, 0], return_index=True)
+    return dict(zip(products.tolist(),
+            np.split(rows[:, 1:], starts[1:])))
 
 
 def _suppliers(product_ids, company_id):
@@ -304,6 +325,10 @@ def _costs(product_ids, company_id):
         for product_id, value in cursor:
             result[product_id] = float(value or 0)
     return result
+
+
+_NO_RECEIPTS = np.empty((0, 2), dtype=np.int64)
+_NO_RECEIPTS.setflags(write=False)
 
 
 def gather(warehouse_id, product_ids, start, end, company_id):
@@ -411,7 +436,7 @@ def gather(warehouse_id, product_ids, start, end, company_id):
                 if any_used[i] else None),
             first_outgoing=(start + dt.timedelta(days=int(first_used[i]))
                 if any_used[i] else None),
-            received_orders=sorted(receipts.get(product_id, [])),
+            receipt_ordinals=receipts.get(product_id, _NO_RECEIPTS),
             quoted_lead_time=lead_time,
             pack_multiple=pack,
             minimum_order_quantity=moq,

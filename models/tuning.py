@@ -56,7 +56,7 @@ def compute_order_points(items, today):
         return core.compute_order_points(
             [h.sales for h in histories],
             [h.stockout for h in histories],
-            [h.received_orders for h in histories],
+            [h.receipt_ordinals for h in histories],
             per_item('quoted_lead_time'),
             [h.unit_cost for h in histories],
             pack_multiple=[h.pack_multiple for h in histories],
@@ -73,7 +73,7 @@ def compute_order_points(items, today):
             try:
                 return [core.compute_order_point(
                         history.sales, history.stockout,
-                        history.received_orders,
+                        history.receipt_ordinals,
                         parameters['quoted_lead_time'],
                         history.unit_cost,
                         pack_multiple=history.pack_multiple,

@@ -14,6 +14,7 @@ from core.replenishment import (
     dampen_order_point, economic_order_quantity, estimate_lead_time,
     fill_rate_for_class, fill_rate_reorder_point, lead_time_points,
     normal_safety_stock, round_order_quantity)
+from core.replenishment import _lead_times_rows
 
 TODAY = date(2024, 6, 1)
 FAST = settings(max_examples=60, deadline=None,
@@ -351,6 +352,41 @@ def test_lead_time_rejects_bad_pairs():
     with pytest.raises(ValueError):
         estimate_lead_time([(date(2024, 1, 5), TODAY + timedelta(days=1))],
             3, TODAY)
+    ordinals = np.array([[TODAY.toordinal() - 3, TODAY.toordinal() + 1]])
+    with pytest.raises(ValueError, match='after today'):
+        estimate_lead_time(ordinals, 3, TODAY)
+    with pytest.raises(ValueError, match='before order'):
+        estimate_lead_time(ordinals[:, ::-1], 3)
+    with pytest.raises(ValueError, match='integer array'):
+        estimate_lead_time(np.array([[1.5, 2.5]]), 3)
+    with pytest.raises(ValueError, match='after today'):
+        _lead_times_rows([np.empty((0, 2), int), ordinals], [3.0, 3.0],
+            TODAY)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 60),
+            st.lists(st.tuples(st.integers(0, 400), st.integers(0, 90)),
+                max_size=60)),
+        min_size=1, max_size=70))
+def test_lead_times_rows_match_one_by_one(items):
+    # the batch estimate (ordinal arrays, all items together) gives what
+    # estimate_lead_time gives item by item (date pairs)
+    first = TODAY.toordinal() - 600
+    pairs = [[(date.fromordinal(first + s), date.fromordinal(first + s + lt))
+            for s, lt in orders] for _, orders in items]
+    quoted = [q for q, _ in items]
+    arrays = [np.array([(first + s, first + s + lt) for s, lt in orders],
+            dtype=np.int64).reshape(-1, 2) for _, orders in items]
+    batch = _lead_times_rows(arrays, quoted, TODAY)
+    for orders, q, got in zip(pairs, quoted, batch):
+        want = estimate_lead_time(orders, q, TODAY)
+        assert got.observations == want.observations
+        assert got.source == want.source
+        assert got.observed == want.observed
+        assert got.mean == pytest.approx(want.mean, rel=1e-12, abs=1e-12)
+        assert got.std == pytest.approx(want.std, rel=1e-9, abs=1e-9)
+        assert got.crossing == pytest.approx(want.crossing, abs=1e-12)
 
 
 # --------------------------------------------------------------------------
