@@ -10,6 +10,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from typing import NamedTuple
 
+import numpy as np
 from sql import Literal
 from sql.aggregate import Max, Sum
 from sql.conditionals import Case
@@ -110,6 +111,22 @@ def round_digits(Model, values, digits=None):
         if isinstance(value, float):
             values[name] = round(value, precision)
     return values
+
+
+def round_columns(rows, digits):
+    """:func:`round_digits` of many rows (dicts) a column at a time, with
+    numpy's rounding (it may differ from ``round`` in the last digit of
+    a value halfway between two)."""
+    for name, precision in digits.items():
+        present = [row for row in rows
+            if isinstance(row.get(name), (float, int))]
+        if not present:
+            continue
+        values = np.round(np.array([row[name] for row in present],
+                dtype=float), precision).tolist()
+        for row, value in zip(present, values):
+            row[name] = value
+    return rows
 
 
 def _ceil_to(value, step):
@@ -894,8 +911,7 @@ def _tune(points, run_id):
                     'explanation': explanation.text,
                     })
             logs.append(log)
-    for log in logs:
-        round_digits(Log, log, log_digits)
+    round_columns(logs, log_digits)
     if to_write:
         bulk_update(OrderPoint, to_write)
     if run_id is not None and logs:
