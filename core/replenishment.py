@@ -158,29 +158,8 @@ def estimate_lead_time(received_orders, quoted_lead_time, today=None):
         ValueError: negative quoted lead time, receipt before order or after
             ``today``, dates that are not ``datetime.date``.
     """
-    q = _check_quoted(quoted_lead_time)
-    pairs = [(int(r), int(r - o), int(o))
-        for o, r in _order_ordinals(received_orders, today).tolist()]
-    pairs.sort()
-    recent = pairs[-MAX_LEAD_TIME_OBSERVATIONS:]
-    observed = [float(p[1]) for p in recent]
-    crossing = _crossing_share(
-        [p[2] for p in recent], [p[0] for p in recent])
-    n = len(observed)
-    k = PRIOR_LEAD_TIME_WEIGHT
-    s0 = max(1.0, PRIOR_LEAD_TIME_CV * q)
-    if n == 0:
-        return LeadTime(q, s0 if q > 0 else 0.0, 0, 'quoted', ())
-    # plain Python: a few dozen values, numpy's call overhead dominates
-    x = math.fsum(observed) / n
-    s2 = math.fsum([(v - x) ** 2 for v in observed]) / (n - 1) if n > 1 \
-        else 0.0
-    mean = (k * q + n * x) / (k + n)
-    var = (k * s0 * s0 + (n - 1) * s2 + k * n / (k + n) * (x - q) ** 2) / (
-        k + n - 1)
-    source = 'history' if n >= 10 else 'blend'
-    return LeadTime(mean, math.sqrt(max(var, 0.0)), n, source,
-        tuple(observed), crossing)
+    return _lead_times_rows([_order_ordinals(received_orders)],
+        [_check_quoted(quoted_lead_time)], today)[0]
 
 
 def _check_quoted(quoted_lead_time):
@@ -196,18 +175,17 @@ def _check_quoted(quoted_lead_time):
     return q
 
 
-def _order_ordinals(received_orders, today=None, check=True):
+def _order_ordinals(received_orders):
     """The received orders as an integer array ``(m, 2)`` of the date
     ordinals (``date.toordinal()``) of the order and of the receipt.
 
     ``received_orders`` is a sequence of ``(order_date, receipt_date)``
     pairs, or already such an integer array (the models read the dates
-    from the database as day numbers).  With ``check`` false the dates
-    are left to :func:`_check_ordinals`.
+    from the database as day numbers).  The dates themselves are checked
+    by :func:`_check_ordinals`.
 
     Raises:
-        ValueError: a pair that is not two dates, a receipt before its
-            order or after ``today``.
+        ValueError: a pair that is not two dates.
     """
     if isinstance(received_orders, np.ndarray):
         if received_orders.size == 0:
@@ -217,26 +195,20 @@ def _order_ordinals(received_orders, today=None, check=True):
             raise ValueError("received_orders must be (order_date, "
                 "receipt_date) pairs or an integer array of their "
                 "ordinals, shape (m, 2)")
-        ordinals = received_orders
-    else:
-        values = []
-        for pair in received_orders:
-            try:
-                ordered, received = pair
-            except (TypeError, ValueError):
-                raise ValueError("received_orders must be "
-                    "(order_date, receipt_date) pairs")
-            if not isinstance(ordered, date) \
-                    or not isinstance(received, date):
-                raise ValueError(
-                    "received_orders dates must be datetime.date")
-            values.append((ordered.toordinal(), received.toordinal()))
-        if not values:
-            return np.empty((0, 2), dtype=np.int64)
-        ordinals = np.array(values, dtype=np.int64)
-    if check:
-        _check_ordinals(ordinals, today)
-    return ordinals
+        return received_orders
+    values = []
+    for pair in received_orders:
+        try:
+            ordered, received = pair
+        except (TypeError, ValueError):
+            raise ValueError("received_orders must be "
+                "(order_date, receipt_date) pairs")
+        if not isinstance(ordered, date) or not isinstance(received, date):
+            raise ValueError("received_orders dates must be datetime.date")
+        values.append((ordered.toordinal(), received.toordinal()))
+    if not values:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.array(values, dtype=np.int64)
 
 
 def _check_ordinals(ordinals, today=None):
@@ -257,6 +229,14 @@ def _check_ordinals(ordinals, today=None):
 def _lead_times_rows(orders, quoted, today=None):
     """:func:`estimate_lead_time` of many items at once.
 
+    Per item, the most recent receipts (by receipt date, then lead time)
+    give the observed lead times, blended with the quoted one, and the
+    crossing share: a pair of orders ``i``, ``j`` (``i`` ordered first)
+    overlaps when ``j`` was ordered before ``i`` was received; it crossed
+    when ``j`` was received strictly before ``i``.  Pairs ordered the same
+    day do not count; the share is crossed / overlapping pairs (0.0
+    without overlapping pairs).
+
     Args:
         orders: one ordinal array ``(m, 2)`` per item
             (:func:`_order_ordinals`), checked here all together.
@@ -264,9 +244,7 @@ def _lead_times_rows(orders, quoted, today=None):
         today: optional ``datetime.date``; receipts after it are refused.
 
     Returns:
-        A list of :class:`LeadTime`, the same as
-        :func:`estimate_lead_time` item by item up to the rounding of
-        the sums.
+        A list of :class:`LeadTime`, one per item.
     """
     count = len(orders)
     sizes = np.array([o.shape[0] for o in orders], dtype=np.int64)
@@ -327,7 +305,7 @@ def _lead_times_rows(orders, quoted, today=None):
         var = (k * s0m * s0m + (n - 1) * s2
             + k * n / (k + n) * (x - qm) ** 2) / (k + n - 1)
         std = np.sqrt(np.maximum(var, 0.0))
-        # the crossing share (_crossing_share) of every row
+        # the crossing share of every row
         pair = valid[:, :, None] & valid[:, None, :]
         later = pair & (ordered[:, None, :] > ordered[:, :, None])
         overlap = later & (ordered[:, None, :] < received[:, :, None])
@@ -341,30 +319,6 @@ def _lead_times_rows(orders, quoted, today=None):
                 size, 'history' if size >= 10 else 'blend',
                 tuple(lead[j, :size].tolist()), float(share[j]))
     return out
-
-
-def _crossing_share(ordered, received):
-    """Share of overlapping order pairs received out of sequence.
-
-    A pair of orders ``i``, ``j`` (``i`` ordered first) overlaps when ``j``
-    was ordered before ``i`` was received; it crossed when ``j`` was
-    received strictly before ``i``.  Pairs ordered the same day do not
-    count.
-
-    Returns:
-        crossed / overlapping pairs (0.0 without overlapping pairs).
-    """
-    if len(ordered) < 2:
-        return 0.0
-    o = np.asarray(ordered, dtype=float)
-    r = np.asarray(received, dtype=float)
-    later = o[None, :] > o[:, None]
-    overlap = later & (o[None, :] < r[:, None])
-    count = int(overlap.sum())
-    if count == 0:
-        return 0.0
-    crossed = overlap & (r[None, :] < r[:, None])
-    return float(crossed.sum()) / count
 
 
 @lru_cache(maxsize=16)
@@ -2087,7 +2041,7 @@ def compute_order_points(sales, stockout, received_orders, quoted_lead_time,
             ('ordering_cost', ordering_cost),
             ('holding_rate', holding_rate))]
     lead_times = _lead_times_rows(
-        [_order_ordinals(orders, check=False) for orders in received_orders],
+        [_order_ordinals(orders) for orders in received_orders],
         [_check_quoted(q) for q in params[0]], today)
     prepared = [_prepare(sales[i], stockout[i], received_orders[i],
             *[p[i] for p in params[:1]], *[p[i] for p in params[1:]],

@@ -173,12 +173,10 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
 # an array of them in binary (array_send): a header of 5 integers for one
 # dimension, then the length and the value of each element (big-endian).
 _FLOW_TYPES = ('>i4', '>i4', '>i4', '>i4', '>f8')
-_ARRAY_HEADER = np.dtype([('ndim', '>i4'), ('nulls', '>i4'), ('oid', '>i4'),
-        ('size', '>i4'), ('lower', '>i4')])
-
-
 # product, order day and receipt day of the receipts query
 _RECEIPT_TYPES = ('>i4', '>i4', '>i4')
+_ARRAY_HEADER = np.dtype([('ndim', '>i4'), ('nulls', '>i4'), ('oid', '>i4'),
+        ('size', '>i4'), ('lower', '>i4')])
 
 
 def _array_values(data, type_):

@@ -99,24 +99,11 @@ def _float_digits(Model):
         and isinstance(field.digits, tuple)}
 
 
-def round_digits(Model, values, digits=None):
-    """Round the float values to the digits of their field, in place.
-
-    ``digits`` is ``_float_digits(Model)``, computed once for many calls.
-    """
-    if digits is None:
-        digits = _float_digits(Model)
-    for name, precision in digits.items():
-        value = values.get(name)
-        if isinstance(value, float):
-            values[name] = round(value, precision)
-    return values
-
-
 def round_columns(rows, digits):
-    """:func:`round_digits` of many rows (dicts) a column at a time, with
-    numpy's rounding (it may differ from ``round`` in the last digit of
-    a value halfway between two)."""
+    """Round the numbers of the rows (dicts) to the digits of their field
+    (``_float_digits``), in place, a column at a time with numpy (it may
+    differ from ``round`` in the last digit of a value halfway between
+    two)."""
     for name, precision in digits.items():
         present = [row for row in rows
             if isinstance(row.get(name), (float, int))]
@@ -877,7 +864,6 @@ def _tune(points, run_id):
                 'safety_stock': explanation.safety_stock,
                 'mean_daily_demand': explanation.mean_daily_demand,
                 }
-            round_digits(OrderPoint, values, point_digits)
             if is_changed:
                 changed += 1
                 values['min_quantity'] = new_min
@@ -911,6 +897,7 @@ def _tune(points, run_id):
                     'explanation': explanation.text,
                     })
             logs.append(log)
+    round_columns([values for _, values in to_write], point_digits)
     round_columns(logs, log_digits)
     if to_write:
         bulk_update(OrderPoint, to_write)

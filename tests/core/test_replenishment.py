@@ -14,7 +14,7 @@ from core.replenishment import (
     dampen_order_point, economic_order_quantity, estimate_lead_time,
     fill_rate_for_class, fill_rate_reorder_point, lead_time_points,
     normal_safety_stock, round_order_quantity)
-from core.replenishment import _lead_times_rows
+from core.replenishment import LeadTime, _lead_times_rows
 
 TODAY = date(2024, 6, 1)
 FAST = settings(max_examples=60, deadline=None,
@@ -364,14 +364,50 @@ def test_lead_time_rejects_bad_pairs():
             TODAY)
 
 
+def _reference_lead_time(orders, quoted):
+    """estimate_lead_time's formulas in plain Python, one item: the
+    observed lead times of the 40 most recent receipts blended with the
+    quoted one, and the share of overlapping order pairs that crossed."""
+    pairs = sorted((r, r - o, o) for o, r in orders)[-40:]
+    observed = [float(lt) for _, lt, _ in pairs]
+    n, k = len(observed), 3.0
+    s0 = max(1.0, 0.25 * quoted)
+    if not n:
+        return (quoted, s0 if quoted > 0 else 0.0, 0, 'quoted', (), 0.0)
+    x = math.fsum(observed) / n
+    s2 = math.fsum((v - x) ** 2 for v in observed) / (n - 1) if n > 1 \
+        else 0.0
+    mean = (k * quoted + n * x) / (k + n)
+    var = (k * s0 * s0 + (n - 1) * s2
+        + k * n / (k + n) * (x - quoted) ** 2) / (k + n - 1)
+    overlap = crossed = 0
+    for r_i, _, o_i in pairs:
+        for r_j, _, o_j in pairs:
+            if o_i < o_j < r_i:
+                overlap += 1
+                crossed += r_j < r_i
+    return (mean, math.sqrt(max(var, 0.0)), n,
+        'history' if n >= 10 else 'blend', tuple(observed),
+        crossed / overlap if overlap else 0.0)
+
+
+def test_reference_lead_time_constants():
+    # the reference above spells out the module's constants
+    from core import replenishment
+    assert replenishment.MAX_LEAD_TIME_OBSERVATIONS == 40
+    assert replenishment.PRIOR_LEAD_TIME_WEIGHT == 3.0
+    assert replenishment.PRIOR_LEAD_TIME_CV == 0.25
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 60),
             st.lists(st.tuples(st.integers(0, 400), st.integers(0, 90)),
                 max_size=60)),
         min_size=1, max_size=70))
 def test_lead_times_rows_match_one_by_one(items):
-    # the batch estimate (ordinal arrays, all items together) gives what
-    # estimate_lead_time gives item by item (date pairs)
+    # the batch estimate (ordinal arrays, all items together) gives the
+    # formulas' result of each item, and what estimate_lead_time gives
+    # for the item alone (date pairs)
     first = TODAY.toordinal() - 600
     pairs = [[(date.fromordinal(first + s), date.fromordinal(first + s + lt))
             for s, lt in orders] for _, orders in items]
@@ -379,14 +415,16 @@ def test_lead_times_rows_match_one_by_one(items):
     arrays = [np.array([(first + s, first + s + lt) for s, lt in orders],
             dtype=np.int64).reshape(-1, 2) for _, orders in items]
     batch = _lead_times_rows(arrays, quoted, TODAY)
-    for orders, q, got in zip(pairs, quoted, batch):
-        want = estimate_lead_time(orders, q, TODAY)
-        assert got.observations == want.observations
-        assert got.source == want.source
-        assert got.observed == want.observed
-        assert got.mean == pytest.approx(want.mean, rel=1e-12, abs=1e-12)
-        assert got.std == pytest.approx(want.std, rel=1e-9, abs=1e-9)
-        assert got.crossing == pytest.approx(want.crossing, abs=1e-12)
+    for orders, array, q, got in zip(pairs, arrays, quoted, batch):
+        alone = estimate_lead_time(orders, q, TODAY)
+        formulas = LeadTime(*_reference_lead_time(array.tolist(), q))
+        for want in (alone, formulas):
+            assert got.observations == want.observations
+            assert got.source == want.source
+            assert got.observed == want.observed
+            assert got.mean == pytest.approx(want.mean, rel=1e-12, abs=1e-12)
+            assert got.std == pytest.approx(want.std, rel=1e-9, abs=1e-9)
+            assert got.crossing == pytest.approx(want.crossing, abs=1e-12)
 
 
 # --------------------------------------------------------------------------
