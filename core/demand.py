@@ -1135,6 +1135,18 @@ def _score_rows(level, slope, factor, u, y, m, origins, length,
     return _score_levels(windows, level, slope, sloped)
 
 
+def take_last(a, index):
+    """``np.take_along_axis(a, index, -1)`` for indexes in range, where
+    ``index`` has at least the dimensions of ``a`` and its leading ones
+    match or are 1: one flat ``take`` (numpy's fancy indexing costs
+    several times more on small inner dimensions)."""
+    a = np.ascontiguousarray(a)
+    lead = a.shape[:-1]
+    offsets = np.arange(math.prod(lead)) * a.shape[-1]
+    offsets = offsets.reshape(lead + (1,) * (index.ndim - len(lead)))
+    return a.reshape(-1).take(offsets + index)
+
+
 def _score_windows(factor, u, y, m, origins, length, with_slope=True):
     """The window sums :func:`_score_rows` compares the models on (the
     same for every model of a factor; the sums of the slope terms only
@@ -1145,29 +1157,25 @@ def _score_windows(factor, u, y, m, origins, length, with_slope=True):
     cmf = np.concatenate((zero, np.cumsum(mf, axis=1)), axis=1)
     cy = np.concatenate((zero, np.cumsum(m * y, axis=1)), axis=1)
     ends = origins + length[:, None]
-    take = np.take_along_axis
-    d_f = take(cmf, ends, 1) - take(cmf, origins, 1)
+    d_f = take_last(cmf, ends) - take_last(cmf, origins)
     d_uf = None
     if with_slope:
         cmuf = np.concatenate((zero, np.cumsum(mf * u[:n], axis=1)), axis=1)
-        d_uf = take(cmuf, ends, 1) - take(cmuf, origins, 1)
-    actual = take(cy, ends, 1) - take(cy, origins, 1)
+        d_uf = take_last(cmuf, ends) - take_last(cmuf, origins)
+    actual = take_last(cy, ends) - take_last(cy, origins)
     return origins, d_f, d_uf, actual
 
 
 def _score_levels(windows, level, slope, sloped=None):
     """:func:`_score_rows` of the models on :func:`_score_windows`."""
     origins, d_f, d_uf, actual = windows
-    k = origins.shape[0]
-    take = np.take_along_axis
-    idx = np.broadcast_to(origins[:, None, :],
-        (k, level.shape[1], origins.shape[1]))
-    fc = take(level, idx, 2) * d_f[:, None, :]
+    idx = origins[:, None, :]
+    fc = take_last(level, idx) * d_f[:, None, :]
     if sloped is None:
-        fc += take(slope, idx, 2) * d_uf[:, None, :]
+        fc += take_last(slope, idx) * d_uf[:, None, :]
     elif len(sloped):
         sloped = list(sloped)
-        fc[:, sloped] += take(slope[:, sloped], idx[:, :len(sloped)], 2) \
+        fc[:, sloped] += take_last(slope[:, sloped], idx) \
             * d_uf[:, None, :]
     err = actual[:, None, :] - np.maximum(fc, 0.0)
     return (err * err).mean(axis=2), actual.mean(axis=1)
@@ -1218,8 +1226,8 @@ def _croston_rows(y, m, n):
     # occurrences strictly before each origin t = 0..n
     k_at = np.concatenate((np.zeros((k, 1), int),
             np.cumsum(occ_mask, axis=1)), axis=1)
-    level = np.stack((np.take_along_axis(sba, k_at, 1),
-            prob * np.take_along_axis(z_tsb, k_at, 1)), axis=1)
+    level = np.stack((take_last(sba, k_at),
+            prob * take_last(z_tsb, k_at)), axis=1)
     return level, count > 0
 
 
@@ -1323,8 +1331,7 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
     c_mse = [None] * k
     if intermittent:
         cm, _ = _score_levels(windows, c_levels, c_levels, sloped=())
-        for j in range(k):
-            c_mse[j] = cm[j]
+        c_mse = cm.tolist()
     yearly = np.zeros(k, bool)
     ylevel = yslope = factor1 = y_mse = None
     y_specs = [x for x in specs if x[1] != 'C']
@@ -1346,33 +1353,42 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
                 m[yrows], origins[yrows], ev[yrows],
                 [i for i, (_, kind, _) in enumerate(y_specs) if kind == 'T'])
     yindex = {int(j): q for q, j in enumerate(np.flatnonzero(yearly))}
+    # plain Python numbers for the per-row choice (no numpy scalar per
+    # candidate)
+    fam0_mse = fam0_mse.tolist()
+    fam0_mean = fam0_mean.tolist()
+    y_mse = y_mse.tolist() if y_mse is not None else None
+    plain_names = {tag: [name + tag for name, _, _ in specs]
+        for tag in ('', '+weekly')}
+    yearly_names = {tag: [x[0] + tag + '+yearly' for x in y_specs]
+        for tag in ('', '+weekly')}
+    sqrt = math.sqrt
     for j in range(k):
         tag = '+weekly' if weekly[j] else ''
-        names0 = [name + tag for name, _, _ in specs]
-        kinds0 = list(kinds)
-        scored = [(float(v), 0, i) for i, v in enumerate(fam0_mse[j])]
+        names0 = plain_names[tag]
+        kinds0 = kinds
+        scored = [(v, 0, i) for i, v in enumerate(fam0_mse[j])]
         if croston[j] is not None:
             c_names = croston[j][0]
             base_i = len(names0)
-            names0.extend(c_names)
-            kinds0.extend((('C', 0.0),) * len(c_names))
-            scored.extend((float(v), 0, base_i + i)
+            names0 = names0 + list(c_names)
+            kinds0 = kinds0 + [('C', 0.0)] * len(c_names)
+            scored.extend((v, 0, base_i + i)
                 for i, v in enumerate(c_mse[j]))
         families_names = [names0]
         q = yindex.get(j)
         if q is not None:
-            ytag = tag + '+yearly'
-            families_names.append([x[0] + ytag for x in y_specs])
-            scored.extend((float(v), 1, i) for i, v in enumerate(y_mse[q]))
+            families_names.append(yearly_names[tag])
+            scored.extend((v, 1, i) for i, v in enumerate(y_mse[q]))
         best = scored[0]
         for cand in scored[1:]:
             if cand[0] < 0.97 * best[0]:
                 best = cand
-        mean = float(fam0_mean[j])
+        mean = fam0_mean[j]
         scale = mean if mean > 0 else 1.0
-        error = math.sqrt(best[0]) / scale
+        error = sqrt(best[0]) / scale
         cand_errors = tuple(
-            (families_names[f][i], round(math.sqrt(v) / scale, 4))
+            (families_names[f][i], round(sqrt(v) / scale, 4))
             for v, f, i in scored)
         fam_index, row = best[1], best[2]
         h = horizons[j]

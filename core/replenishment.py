@@ -43,7 +43,8 @@ from typing import Mapping, NamedTuple, Tuple
 
 import numpy as np
 
-from .demand import MIN_ORIGIN, forecast_demand, forecast_demand_batch
+from .demand import MIN_ORIGIN, forecast_demand, forecast_demand_batch, \
+    take_last
 
 __all__ = [
     'OrderPoint', 'Explanation', 'LeadTime', 'compute_order_point',
@@ -1654,13 +1655,12 @@ def _finish_rows(prepared, forecasts):
     y_imp = np.where(m > 0, y, np.maximum(y, one_step))
     cy = np.concatenate((np.zeros((k, 1)), np.cumsum(y_imp, axis=1)),
         axis=1)
-    r3 = np.arange(k)[:, None, None]
-    actual = cy[r3, ends] - cy[r3, o]
-    lev = level[rk, origins][:, :, None]
-    fc = lev * (cf[r3, ends] - cf[r3, o])
+    actual = take_last(cy, ends) - take_last(cy, o)
+    lev = take_last(level, origins)[:, :, None]
+    fc = lev * (take_last(cf, ends) - take_last(cf, o))
     if slope.any():
-        fc = fc + slope[rk, origins][:, :, None] * (
-            cuf[r3, ends] - cuf[r3, o])
+        fc = fc + take_last(slope, origins)[:, :, None] * (
+            take_last(cuf, ends) - take_last(cuf, o))
     fc = np.maximum(fc, 0.0)
     err = actual - fc
     intermittent = np.array([forecasts[i].demand_class in (
@@ -1831,7 +1831,7 @@ def _undershoot_rows(y, m, review, size, future_daily):
     found = np.empty((k, size), int)
     found[:, order] = np.cumsum(counts[:, :size], axis=1)
     index = np.minimum(found, last[:, None])
-    picked = np.take_along_axis(z, index, 1)
+    picked = take_last(z, index)
     out = np.where(ok[:, None], u2[None, :] * picked * ratio[:, None], 0.0)
     return out
 
@@ -1921,8 +1921,8 @@ def _solve_sorted(x, w, quantity, allowed, floor):
     # the order among equal values does not matter: the loss is only read
     # at the boundaries between distinct values
     order = np.argsort(x, axis=1)
-    x = np.take_along_axis(x, order, 1)
-    w = np.take_along_axis(w, order, 1)
+    x = take_last(x, order)
+    w = take_last(w, order)
     zero = np.zeros((k, 1))
     tw = np.concatenate((np.cumsum(w[:, ::-1], axis=1)[:, ::-1], zero), 1)
     tx = np.concatenate((np.cumsum((w * x)[:, ::-1], axis=1)[:, ::-1],
