@@ -35,6 +35,7 @@ Method in short:
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date
@@ -1741,6 +1742,8 @@ def _finish_rows(prepared, forecasts):
             trimmed[j] = True
     if trimmed.any():
         shortage = np.where(trimmed, shortage_at(points, cycle), shortage)
+    # the forecast paths rounded together (_result)
+    rounded = paths.round(6)
     for j, i in enumerate(keep):
         item, forecast = prepared[i], forecasts[i]
         mean_daily = layout[j][0]
@@ -1753,7 +1756,7 @@ def _finish_rows(prepared, forecasts):
             item.fill_rate, expected_fill, mean_daily * 365.0,
             float(eoqs[j]), float(quantities[j]), reorder_point,
             reorder_point + float(quantities[j]), mean_daily,
-            float(full_quantities[j]))
+            float(full_quantities[j]), rounded[j, :sizes[j]].tolist())
     return out
 
 
@@ -1772,14 +1775,17 @@ def _error_scale_rows(fc, err, valid, future):
 
 @lru_cache(maxsize=64)
 def _sorted_uniforms(size):
-    """Sort order and sorted values of the first ``size`` tiled uniforms."""
+    """Inverse of the sort order (the rank of each) and sorted values of
+    the first ``size`` tiled uniforms."""
     reps = -(-size // _UNIFORM.shape[1])
     u1 = np.tile(_UNIFORM[0], reps)[:size]
     order = np.argsort(u1, kind='stable')
     values = u1[order]
-    for array in (order, values):
+    inverse = np.empty(size, int)
+    inverse[order] = np.arange(size)
+    for array in (inverse, values):
         array.setflags(write=False)
-    return order, values
+    return inverse, values
 
 
 def _undershoot_rows(y, m, review, size, future_daily):
@@ -1791,15 +1797,19 @@ def _undershoot_rows(y, m, review, size, future_daily):
     mm = m[:, lo:] > 0
     reps = -(-size // _UNIFORM.shape[1])
     u2 = np.tile(_UNIFORM[1], reps)[:size]
-    z = np.zeros((k, yy.shape[1]))
-    keep = np.zeros((k, yy.shape[1]), bool)
     rr = np.maximum(1, np.rint(review)).astype(int)
-    for j in range(k):
+    daily = rr == 1
+    if daily.all():
+        z = np.where(mm, yy, 0.0)
+        keep = mm
+    else:
+        z = np.zeros((k, yy.shape[1]))
+        keep = np.zeros((k, yy.shape[1]), bool)
+        z[daily] = np.where(mm[daily], yy[daily], 0.0)
+        keep[daily] = mm[daily]
+    for j in np.flatnonzero(~daily):
         r = int(rr[j])
-        if r == 1:
-            z[j] = np.where(mm[j], yy[j], 0.0)
-            keep[j] = mm[j]
-        elif yy.shape[1] >= r:
+        if yy.shape[1] >= r:
             c = np.concatenate(([0.0], np.cumsum(np.where(
                             mm[j], yy[j], 0.0))))
             cm = np.concatenate(([0], np.cumsum(mm[j])))
@@ -1823,13 +1833,12 @@ def _undershoot_rows(y, m, review, size, future_daily):
     # sorted once; cum[t] < u[i] exactly when fewer than i + 1 sorted
     # uniforms are <= cum[t], so the answer for u[i] is the number of t
     # with that count <= i (a cumulative histogram of the counts)
-    order, sorted_u1 = _sorted_uniforms(size)
+    inverse, sorted_u1 = _sorted_uniforms(size)
     below = np.searchsorted(sorted_u1, cum, side='right')
     below += (np.arange(k) * (size + 1))[:, None]
     counts = np.bincount(below.ravel(), minlength=k * (size + 1)).reshape(
         k, size + 1)
-    found = np.empty((k, size), int)
-    found[:, order] = np.cumsum(counts[:, :size], axis=1)
+    found = np.cumsum(counts[:, :size], axis=1).take(inverse, axis=1)
     index = np.minimum(found, last[:, None])
     picked = take_last(z, index)
     out = np.where(ok[:, None], u2[None, :] * picked * ratio[:, None], 0.0)
@@ -2081,8 +2090,13 @@ def compute_order_points(sales, stockout, received_orders, quoted_lead_time,
 def _result(forecast, lead_time, review_period, protection_days,
         lead_time_demand, protection_demand, safety_stock, method,
         fill_rate, expected_fill, annual_demand, eoq, quantity,
-        reorder_point, order_up_to, mean_daily, full_quantity=None):
-    path = tuple(forecast.path.round(6).tolist())
+        reorder_point, order_up_to, mean_daily, full_quantity=None,
+        path=None):
+    """The :class:`OrderPoint` and its explanation; ``path`` is the
+    forecast path rounded to 6 decimals as a list, when the caller has
+    rounded several at once."""
+    if path is None:
+        path = forecast.path.round(6).tolist()
     err = forecast.error
     text = (
         "Demand model %s (%s demand%s%s; out-of-sample error %s over %d-day"
@@ -2107,7 +2121,7 @@ def _result(forecast, lead_time, review_period, protection_days,
         text += (" The order quantity is cut from %.4g: at the reorder"
             " point's floor (the lead-time demand) a smaller lot still"
             " meets the fill rate target." % full_quantity)
-    explanation = Explanation(
+    explanation = _explanation(
         model=forecast.model,
         model_error=err,
         candidate_errors=forecast.candidates,
@@ -2117,7 +2131,7 @@ def _result(forecast, lead_time, review_period, protection_days,
         history_days=forecast.n,
         censored_days=forecast.censored,
         mean_daily_demand=mean_daily,
-        forecast_daily=path,
+        forecast_daily=tuple(path),
         lead_time_mean=lead_time.mean,
         lead_time_std=lead_time.std,
         lead_time_observations=lead_time.observations,
@@ -2137,3 +2151,17 @@ def _result(forecast, lead_time, review_period, protection_days,
         order_up_to=order_up_to,
         text=text)
     return OrderPoint(reorder_point, order_up_to, explanation)
+
+
+def _explanation(**values):
+    """An :class:`Explanation` of all its fields, without the frozen
+    dataclass's ``__init__`` (one ``object.__setattr__`` per field costs
+    more than the rest of the result)."""
+    assert values.keys() == _EXPLANATION_FIELDS
+    explanation = object.__new__(Explanation)
+    explanation.__dict__.update(values)
+    return explanation
+
+
+_EXPLANATION_FIELDS = frozenset(
+    field.name for field in dataclasses.fields(Explanation))
