@@ -1575,56 +1575,43 @@ def _finish_rows(prepared, forecasts):
         return out
     k = len(keep)
     width = max(entry[2].size for entry in layout)
-    big_h = max(forecasts[i].path.size for i in keep)
-    paths = np.zeros((k, big_h))
-    sizes = np.zeros(k, int)
-    lengths = np.zeros((k, npts), int)
-    periods = np.zeros((k, npts))
-    origins = np.zeros((k, width), int)
-    draws = np.zeros((k, width, npts))
+    chosen = [forecasts[i] for i in keep]
+    models = [forecast._model for forecast in chosen]
+    paths, sizes = _padded([forecast.path for forecast in chosen])
+    lengths = np.array([entry[1] for entry in layout])
+    periods = np.array([entry[3] for entry in layout])
+    origins = np.empty((k, width), int)
     real = np.zeros((k, width), bool)
-    y = np.empty((k, n))
-    m = np.empty((k, n))
-    total_f = max(forecasts[i]._model.factor.size for i in keep)
-    level = np.empty((k, n + 1))
-    slope = np.zeros((k, n + 1))
-    cf = np.zeros((k, total_f + 1))
-    cuf = np.zeros((k, total_f + 1))
-    mean_lt = np.empty(k)
-    review = np.empty(k)
-    # the factors padded with 0 (their cumulative sums stay flat), the
-    # time in years of the longest one (the same calendar for all)
-    factors = np.zeros((k, total_f))
-    sloped = np.zeros(k, bool)
-    u = None
-    for j, i in enumerate(keep):
-        item, forecast = prepared[i], forecasts[i]
-        mean_daily, lens, orig, lt_eff = layout[j][:4]
-        path = forecast.path
-        paths[j, :path.size] = path
-        sizes[j] = path.size
-        lengths[j] = lens
-        periods[j] = lt_eff
+    for j, entry in enumerate(layout):
+        orig = entry[2]
         origins[j, :orig.size] = orig
         origins[j, orig.size:] = orig[-1]
-        row_draws = layout[j][6]
-        draws[j, :orig.size] = row_draws
-        draws[j, orig.size:] = row_draws if row_draws.ndim == 1 \
-            else row_draws[-1]
         real[j, :orig.size] = True
-        y[j] = forecast._y
-        m[j] = forecast._m
-        model = forecast._model
-        f = model.factor
-        factors[j, :f.size] = f
-        level[j] = model.level
-        if model.slope is not None:
-            slope[j] = model.slope
-            sloped[j] = True
-        if u is None or forecast._u.size > u.size:
-            u = forecast._u
-        mean_lt[j] = item.lead_time.mean
-        review[j] = item.review_period
+    crossing = any(entry[6].ndim == 2 for entry in layout)
+    if crossing:
+        # the lead times of the windows, the last row repeated
+        draws = np.empty((k, width, npts))
+        for j, entry in enumerate(layout):
+            size, row_draws = entry[2].size, entry[6]
+            draws[j, :size] = row_draws
+            draws[j, size:] = row_draws if row_draws.ndim == 1 \
+                else row_draws[-1]
+    y = np.array([forecast._y for forecast in chosen])
+    m = np.array([forecast._m for forecast in chosen])
+    level = np.array([model.level for model in models])
+    # the factors padded with 0 (their cumulative sums stay flat), the
+    # time in years of the longest one (the same calendar for all)
+    factors, _ = _padded([model.factor for model in models])
+    total_f = factors.shape[1]
+    cf = np.zeros((k, total_f + 1))
+    cuf = np.zeros((k, total_f + 1))
+    sloped = np.array([model.slope is not None for model in models])
+    slope = np.zeros((k, n + 1))
+    for j in np.flatnonzero(sloped):
+        slope[j] = models[j].slope
+    u = max((forecast._u for forecast in chosen), key=len)
+    mean_lt = np.array([prepared[i].lead_time.mean for i in keep])
+    review = np.array([prepared[i].review_period for i in keep])
     periods = np.maximum(periods, 0.0)
     np.cumsum(factors, axis=1, out=cf[:, 1:])
     step_fc = level[:, :n] * factors[:, :n]
@@ -1667,7 +1654,7 @@ def _finish_rows(prepared, forecasts):
     intermittent = np.array([forecasts[i].demand_class in (
                 'intermittent', 'lumpy') for i in keep])
     smooth = ~intermittent
-    if any(entry[6].ndim == 2 for entry in layout):
+    if crossing:
         future_draws = future_sum(draws.reshape(k, -1)).reshape(draws.shape)
     else:
         # every window of every row has the central points: their
@@ -1758,6 +1745,19 @@ def _finish_rows(prepared, forecasts):
             reorder_point + float(quantities[j]), mean_daily,
             float(full_quantities[j]), rounded[j, :sizes[j]].tolist())
     return out
+
+
+def _padded(rows):
+    """The 1-d arrays ``rows`` as the rows of one array, padded with 0 to
+    the longest, and their sizes."""
+    sizes = np.array([row.size for row in rows])
+    width = int(sizes.max())
+    if (sizes == width).all():
+        return np.array(rows, dtype=float), sizes
+    out = np.zeros((len(rows), width))
+    for j, row in enumerate(rows):
+        out[j, :row.size] = row
+    return out, sizes
 
 
 def _error_scale_rows(fc, err, valid, future):
