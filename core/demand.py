@@ -1204,19 +1204,20 @@ def _croston_rows(y, m, n):
         axis=1)
     ones = (np.arange(width)[None, :] < count[:, None]).astype(float)
     alpha = 0.1
-    x = np.stack((sizes, ones, intervals, ones, sizes, ones), axis=1)
-    lam = np.tile([1 - alpha, 1 - alpha, 1 - alpha, 1 - alpha, 0.9, 0.9], k)
-    seq = _discounted_sums(x.reshape(6 * k, width), lam).reshape(
-        k, 6, width + 1)
+    # Croston's sizes and intervals and TSB's sizes are all smoothed with
+    # the same discount 1 - alpha = 0.9: the sums of the sizes and of the
+    # weights (ones) are computed once
+    x = np.stack((sizes, ones, intervals), axis=1)
+    seq = _discounted_sums(x.reshape(3 * k, width), 1 - alpha).reshape(
+        k, 3, width + 1)
     with np.errstate(invalid='ignore', divide='ignore'):
         z = np.where(seq[:, 1] > 0, seq[:, 0] / np.maximum(
                 seq[:, 1], 1e-300), 0.0)
-        a = np.where(seq[:, 3] > 0, seq[:, 2] / np.maximum(
-                seq[:, 3], 1e-300), 0.0)
+        a = np.where(seq[:, 1] > 0, seq[:, 2] / np.maximum(
+                seq[:, 1], 1e-300), 0.0)
         sba = np.where(a > 0, (1.0 - alpha / 2.0) * z / np.maximum(
                 a, 1e-300), 0.0)
-        z_tsb = np.where(seq[:, 5] > 0, seq[:, 4] / np.maximum(
-                seq[:, 5], 1e-300), 0.0)
+        z_tsb = z
     prob_sums = _discounted_sums(np.stack(
             (m * (y > 0), m), axis=1).reshape(2 * k, n), 0.95).reshape(
         k, 2, n + 1)
