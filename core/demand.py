@@ -36,6 +36,7 @@ they are significant):
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional, Tuple
@@ -137,6 +138,25 @@ def classify_demand(y, m):
     else:
         label = 'intermittent' if cv2 < CV2_CUTOFF else 'lumpy'
     return label, float(adi), cv2
+
+
+def frozen(cls, *args, **kwargs):
+    """An instance of the frozen dataclass ``cls`` given all its fields
+    (in order, then by name), without its ``__init__``: one
+    ``object.__setattr__`` per field costs more than the rest of building
+    a batch's results."""
+    names = _field_names(cls)
+    values = dict(zip(names, args), **kwargs)
+    if len(values) != len(names) or len(args) + len(kwargs) != len(names):
+        raise TypeError("%s needs its %d fields" % (cls.__name__, len(names)))
+    instance = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls):
+    return tuple(field.name for field in dataclasses.fields(cls))
 
 
 # --------------------------------------------------------------------------
@@ -1411,8 +1431,8 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
                 c_level = croston[j][1][row - len(specs)]
                 c_slope = np.zeros_like(c_level)
         has_slope = kind == 'T'
-        chosen = _ModelPath(name, c_level, c_slope if has_slope else None,
-            factor, 0)
+        chosen = frozen(_ModelPath, name, c_level,
+            c_slope if has_slope else None, factor, 0)
         if not intermittent:
             new_level = _level_break(y[j], m[j], factor, chosen.level,
                 chosen.slope, u, n)
@@ -1425,7 +1445,7 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
             path = path + chosen.slope[n] * u[n:end] * factor[n:end]
         path = np.maximum(path, 0.0)
         path.setflags(write=False)
-        results[rows[j]] = DemandForecast(
+        results[rows[j]] = frozen(DemandForecast,
             name, error, cand_errors, eval_days[j], labels[j],
             bool(weekly[j]), fam_index == 1, path, n, int(censored[j]),
             y[j], m[j], chosen, u[:end])

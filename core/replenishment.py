@@ -35,7 +35,6 @@ Method in short:
 from __future__ import annotations
 
 import math
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date
@@ -45,7 +44,7 @@ from typing import Mapping, NamedTuple, Tuple
 import numpy as np
 
 from .demand import MIN_ORIGIN, forecast_demand, forecast_demand_batch, \
-    take_last
+    frozen, take_last
 
 __all__ = [
     'OrderPoint', 'Explanation', 'LeadTime', 'compute_order_point',
@@ -2121,7 +2120,7 @@ def _result(forecast, lead_time, review_period, protection_days,
         text += (" The order quantity is cut from %.4g: at the reorder"
             " point's floor (the lead-time demand) a smaller lot still"
             " meets the fill rate target." % full_quantity)
-    explanation = _explanation(
+    explanation = frozen(Explanation,
         model=forecast.model,
         model_error=err,
         candidate_errors=forecast.candidates,
@@ -2151,17 +2150,3 @@ def _result(forecast, lead_time, review_period, protection_days,
         order_up_to=order_up_to,
         text=text)
     return OrderPoint(reorder_point, order_up_to, explanation)
-
-
-def _explanation(**values):
-    """An :class:`Explanation` of all its fields, without the frozen
-    dataclass's ``__init__`` (one ``object.__setattr__`` per field costs
-    more than the rest of the result)."""
-    assert values.keys() == _EXPLANATION_FIELDS
-    explanation = object.__new__(Explanation)
-    explanation.__dict__.update(values)
-    return explanation
-
-
-_EXPLANATION_FIELDS = frozenset(
-    field.name for field in dataclasses.fields(Explanation))

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.demand import (
-    _discounted_sums, classify_demand, daily_net_demand, forecast_demand)
+    DemandForecast, _discounted_sums, classify_demand, daily_net_demand,
+    forecast_demand, frozen, take_last)
 
 TODAY = date(2024, 6, 1)
 FAST = settings(max_examples=40, deadline=None,
@@ -309,3 +310,44 @@ def test_drop_resets_the_level():
         assert one.model == other.model
         np.testing.assert_allclose(one.path, other.path, rtol=1e-7,
             atol=1e-9)
+
+
+# --------------------------------------------------------------------------
+# Helpers of the batch code
+# --------------------------------------------------------------------------
+
+@FAST
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(1, 9),
+    st.integers(1, 6), st.booleans(), st.integers(0, 2 ** 32 - 1))
+def test_take_last_is_take_along_axis(k, models, n, width, middle, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.random((k, models, n))
+    index = rng.integers(0, n, (k, models, width))
+    assert np.array_equal(take_last(a, index),
+        np.take_along_axis(a, index, -1))
+    # an index broadcast over the middle axis, a 2-d array and a 3-d index
+    one = index[:, :1] if middle else index[:, :1, :1]
+    assert np.array_equal(take_last(a, one), np.take_along_axis(
+            a, np.broadcast_to(one, (k, models, one.shape[2])), -1))
+    flat = a[:, 0]
+    assert np.array_equal(take_last(flat, index),
+        np.stack([flat[j][index[j]] for j in range(k)]))
+    # a view that is not contiguous
+    assert np.array_equal(take_last(a[:, ::-1], index),
+        np.take_along_axis(a[:, ::-1], index, -1))
+
+
+def test_frozen_builds_the_dataclass():
+    path = np.arange(3.0)
+    args = ('level', 0.5, (('level', 0.5),), 7, 'smooth', False, False,
+        path, 10, 1, None, None, None, None)
+    built = frozen(DemandForecast, *args[:10], _y=None, _m=None,
+        _model=None, _u=None)
+    assert built.__dict__ == DemandForecast(*args).__dict__
+    assert type(built) is DemandForecast
+    with pytest.raises(Exception):
+        built.model = 'other'
+    with pytest.raises(TypeError):
+        frozen(DemandForecast, *args[:10])
+    with pytest.raises(TypeError):
+        frozen(DemandForecast, *args, model='level')
