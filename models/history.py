@@ -501,6 +501,10 @@ def consumption_values(warehouse_id, start, end, company_id):
         group_by=[move.product])
     cursor = Transaction().connection.cursor()
     _no_jit(cursor)
+    # the last year of moves of every product: with the default page cost
+    # PostgreSQL scans the whole table (1.0 to 1.9 s on 4.5 million moves)
+    # rather than the range of the tuning's index (0.5 s)
+    index_friendly(cursor)
     # the value in SQL: one number per product to read
     quantity = Cast(quantities.quantity, 'DOUBLE PRECISION')
     cursor.execute(*quantities
