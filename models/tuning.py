@@ -546,16 +546,21 @@ class Log(ModelSQL, ModelView):
     order_point = fields.Many2One(
         'stock.order_point', "Order Point", required=True,
         ondelete='CASCADE', readonly=True)
-    product = fields.Many2One(
-        'product.product', "Product", required=True, readonly=True,
-        context={
-            'company': Eval('company', -1),
-            },
-        depends={'company'})
-    warehouse = fields.Many2One(
-        'stock.location', "Warehouse", required=True, readonly=True)
-    company = fields.Many2One(
-        'company.company', "Company", required=True, readonly=True)
+    # the order point's own: not copied on every log (their foreign keys,
+    # checked row by row, made a large part of writing the logs)
+    product = fields.Function(fields.Many2One(
+            'product.product', "Product",
+            context={
+                'company': Eval('company', -1),
+                },
+            depends={'company'}),
+        'get_point_field', searcher='search_point_field')
+    warehouse = fields.Function(fields.Many2One(
+            'stock.location', "Warehouse"),
+        'get_point_field', searcher='search_point_field')
+    company = fields.Function(fields.Many2One(
+            'company.company', "Company"),
+        'get_point_field', searcher='search_point_field')
     date = fields.Date("Date", required=True, readonly=True)
     state = fields.Selection([
             ('changed', "Changed"),
@@ -607,8 +612,67 @@ class Log(ModelSQL, ModelView):
         super().__setup__()
         cls._order = [('id', 'DESC')]
 
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        table_h = cls.__table_handler__(module)
+        # Migration from 8.0.0: the order point's product, warehouse and
+        # company are no longer stored on each log
+        for name in _POINT_FIELDS:
+            if table_h.column_exist(name):
+                table_h.drop_column(name)
+
     def get_rec_name(self, name):
         return '%s @ %s' % (self.order_point.rec_name, self.date)
+
+    @classmethod
+    def get_point_field(cls, logs, names):
+        result = {name: {} for name in names}
+        for log in logs:
+            point = log.order_point
+            for name in names:
+                value = getattr(point, _POINT_FIELDS[name])
+                result[name][log.id] = value.id if value else None
+        return result
+
+    @classmethod
+    def search_point_field(cls, name, clause):
+        nested = clause[0][len(name):]
+        return [('order_point.%s%s' % (_POINT_FIELDS[name], nested),)
+            + tuple(clause[1:])]
+
+    @classmethod
+    def _order_point_field(cls, name, tables):
+        OrderPoint = Pool().get('stock.order_point')
+        table, _ = tables[None]
+        if 'order_point' not in tables:
+            point = OrderPoint.__table__()
+            tables['order_point'] = {
+                None: (point, table.order_point == point.id),
+                }
+        column = _POINT_FIELDS[name]
+        return OrderPoint._fields[column].convert_order(
+            column, tables['order_point'], OrderPoint)
+
+    @classmethod
+    def order_product(cls, tables):
+        return cls._order_point_field('product', tables)
+
+    @classmethod
+    def order_warehouse(cls, tables):
+        return cls._order_point_field('warehouse', tables)
+
+    @classmethod
+    def order_company(cls, tables):
+        return cls._order_point_field('company', tables)
+
+
+# the log's fields read from its order point: log field -> order point field
+_POINT_FIELDS = {
+    'product': 'product',
+    'warehouse': 'location',
+    'company': 'company',
+    }
 
 
 def _drop_cached(Model, ids):
@@ -827,9 +891,6 @@ def _tune(points, run_id):
             log = {
                 'run': run_id,
                 'order_point': point.id,
-                'product': point.product,
-                'warehouse': warehouse_id,
-                'company': company_id,
                 'date': today,
                 'old_min_quantity': point.min_quantity,
                 'old_target_quantity': point.target_quantity,

@@ -297,6 +297,36 @@ class TuningTestCase(unittest.TestCase):
             self.assertEqual(log.fill_rate, 0.98)
             self.assertIn('Reorder point', log.explanation)
             self.assertEqual(hammer.tuning_explanation, log.explanation)
+            # product, warehouse and company are the order point's: read,
+            # searched and sorted through it
+            self.assertEqual(
+                (log.product, log.warehouse, log.company),
+                (hammer.product, hammer.location, company))
+            saw = OrderPoint(points[1].id)
+            self.assertEqual(Log.search([
+                        ('run', '=', run.id),
+                        ('product', '=', saw.product.id),
+                        ]), Log.search([('order_point', '=', saw.id)]))
+            self.assertEqual(Log.search([
+                        ('run', '=', run.id),
+                        ('product.name', '=', saw.product.name),
+                        ]), Log.search([('order_point', '=', saw.id)]))
+            self.assertEqual(Log.search([
+                        ('run', '=', run.id),
+                        ('warehouse', '=', hammer.location.id),
+                        ('company', '=', company.id),
+                        ], count=True), 2)
+            self.assertEqual(Log.search([
+                        ('company', '!=', company.id),
+                        ]), [])
+            by_product = Log.search(
+                [('run', '=', run.id)], order=[('product', 'ASC')])
+            self.assertEqual([l.product.rec_name for l in by_product],
+                sorted(l.product.rec_name for l in by_product))
+            self.assertEqual([l.product.rec_name for l in Log.search(
+                            [('run', '=', run.id)],
+                            order=[('product', 'DESC')])],
+                [l.product.rec_name for l in reversed(by_product)])
 
             # A second run changes nothing: same history, same result; only
             # the statistics are refreshed
