@@ -19,7 +19,8 @@ from sql.functions import Function
 
 from trytond.pool import Pool
 from trytond import backend
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.model.fields import SQL_OPERATORS
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 # Products per query (the ids and the fixed parameters must fit).
@@ -146,7 +147,7 @@ def _move_flows_query(product_ids, bounds, company_id, start, end):
     move = Move.__table__()
     inside = _inside_query(bounds)
     where = ((move.state == 'done')
-        & reduce_ids(move.product, product_ids)
+        & SQL_OPERATORS['in'](move.product, product_ids)
         & (move.company == company_id)
         & (move.from_location.in_(inside) | move.to_location.in_(inside)))
     if start is None:
@@ -259,7 +260,7 @@ def _receipts(product_ids, bounds, end, company_id):
                         'INTEGER'),
                     where=(move.state == 'done')
                     & move.origin.like('purchase.line,%')
-                    & reduce_ids(move.product, list(sub_ids))
+                    & SQL_OPERATORS['in'](move.product, list(sub_ids))
                     & (move.company == company_id)
                     & (move.effective_date <= end)
                     & _inside(to, bounds)
@@ -297,7 +298,7 @@ def _suppliers(product_ids, company_id):
             .select(
                 product.id, supplier.lead_time,
                 supplier.quantity_rounding, supplier.quantity_minimal,
-                where=reduce_ids(product.id, list(sub_ids))
+                where=SQL_OPERATORS['in'](product.id, list(sub_ids))
                 & (supplier.company == company_id)
                 & (supplier.active == Literal(True)),
                 order_by=[product.id,
@@ -318,7 +319,7 @@ def _costs(product_ids, company_id):
     result = {}
     for sub_ids in grouped_slice(product_ids, CHUNK):
         cursor.execute(*cost.select(cost.product, cost.cost_price,
-                where=reduce_ids(cost.product, list(sub_ids))
+                where=SQL_OPERATORS['in'](cost.product, list(sub_ids))
                 & (cost.company == company_id)))
         for product_id, value in cursor:
             result[product_id] = float(value or 0)
@@ -543,7 +544,7 @@ def first_sales(warehouse_id, company_id, product_ids=None):
             .join(to, condition=move.to_location == to.id)
             .select(move.product, Min(move.effective_date),
                 where=where if sub_ids is None
-                else where & reduce_ids(move.product, sub_ids),
+                else where & SQL_OPERATORS['in'](move.product, sub_ids),
                 group_by=[move.product]))
         result.update((p, _date(d)) for p, d in cursor)
     return result

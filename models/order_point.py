@@ -4,9 +4,9 @@
 from sql.aggregate import Max
 
 from trytond.model import ModelView, fields
+from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import reduce_ids
 from trytond.transaction import Transaction
 from trytond.wizard import StateAction, StateTransition, Wizard
 
@@ -77,7 +77,7 @@ class OrderPoint(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         result = dict.fromkeys(map(int, points))
         last = log.select(Max(log.id),
-            where=reduce_ids(log.order_point, list(result)),
+            where=SQL_OPERATORS['in'](log.order_point, list(result)),
             group_by=[log.order_point])
         cursor.execute(*log.select(log.order_point, log.explanation,
                 where=log.id.in_(last)))

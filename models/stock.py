@@ -19,12 +19,13 @@ from sql.aggregate import Max, Sum
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.modules.account.exceptions import PeriodNotFoundError
 from trytond.modules.account_product.exceptions import AccountError
 from trytond.modules.product import round_price
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from ..exceptions import ValuationAccountError
@@ -386,11 +387,12 @@ class Move(metaclass=PoolMeta):
                     count=backend.MAX_QUERY_PARAMS // 2):
                 cursor.execute(*table.select(
                         table.product, Max(table.effective_date),
-                        where=reduce_ids(table.product, [p.id for p in sub])
+                        where=SQL_OPERATORS['in'](
+                            table.product, [p.id for p in sub])
                         & (table.state == 'done')
                         & (table.effective_date > first)
                         & (table.company == company.id)
-                        & ~reduce_ids(table.id, ids),
+                        & ~SQL_OPERATORS['in'](table.id, ids),
                         group_by=[table.product]))
                 latest.update(cursor)
             back_dated = defaultdict(list)

@@ -18,9 +18,10 @@ from sql.conditionals import Case
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from ..core import replenishment as core
@@ -270,7 +271,7 @@ class Run(ModelSQL, ModelView):
                     Sum(batch.tuned), Sum(batch.changed), Sum(batch.failed),
                     Sum(batch.sql_time), Sum(batch.math_time),
                     Sum(batch.write_time), Max(batch.finished_at),
-                    where=reduce_ids(batch.run, list(sub)),
+                    where=SQL_OPERATORS['in'](batch.run, list(sub)),
                     group_by=[batch.run]))
             for row in cursor:
                 figures[row[0]] = row[1:]
@@ -397,8 +398,10 @@ class Run(ModelSQL, ModelView):
         for sub in grouped_slice(
                 [r.id for r in runs], count=backend.MAX_QUERY_PARAMS // 2):
             sub = list(sub)
-            cursor.execute(*log.delete(where=reduce_ids(log.run, sub)))
-            cursor.execute(*batch.delete(where=reduce_ids(batch.run, sub)))
+            cursor.execute(*log.delete(
+                    where=SQL_OPERATORS['in'](log.run, sub)))
+            cursor.execute(*batch.delete(
+                    where=SQL_OPERATORS['in'](batch.run, sub)))
         Transaction().counter += 1
         cls.delete(runs)
         return len(runs)
@@ -443,7 +446,7 @@ class Run(ModelSQL, ModelView):
                             [point.abc_class, point.write_uid,
                                 point.write_date],
                             [abc, Transaction().user, dt.datetime.now()],
-                            where=reduce_ids(point.id, sub)))
+                            where=SQL_OPERATORS['in'](point.id, sub)))
                     updated.extend(sub)
             _drop_cached(OrderPoint, updated)
 
@@ -794,7 +797,7 @@ def _point_rows(point_ids):
             .select(point.id, point.product, point.location, point.company,
                 point.min_quantity, point.target_quantity, point.abc_class,
                 point.fill_rate, uom.rounding,
-                where=reduce_ids(point.id, list(sub))
+                where=SQL_OPERATORS['in'](point.id, list(sub))
                 & (point.type == 'purchase'),
                 order_by=[point.id.asc]))
         rows.extend(_Point(*r) for r in cursor)
