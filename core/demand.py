@@ -35,8 +35,8 @@ they are significant):
 """
 from __future__ import annotations
 
-import math
 import dataclasses
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional, Tuple
@@ -1237,7 +1237,6 @@ def _croston_rows(y, m, n):
                 seq[:, 1], 1e-300), 0.0)
         sba = np.where(a > 0, (1.0 - alpha / 2.0) * z / np.maximum(
                 a, 1e-300), 0.0)
-        z_tsb = z
     prob_sums = _discounted_sums(np.stack(
             (m * (y > 0), m), axis=1).reshape(2 * k, n), 0.95).reshape(
         k, 2, n + 1)
@@ -1247,8 +1246,9 @@ def _croston_rows(y, m, n):
     # occurrences strictly before each origin t = 0..n
     k_at = np.concatenate((np.zeros((k, 1), int),
             np.cumsum(occ_mask, axis=1)), axis=1)
+    # TSB: the probability of a demand times Croston's smoothed size
     level = np.stack((take_last(sba, k_at),
-            prob * take_last(z_tsb, k_at)), axis=1)
+            prob * take_last(z, k_at)), axis=1)
     return level, count > 0
 
 
