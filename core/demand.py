@@ -1159,7 +1159,13 @@ def take_last(a, index):
     """``np.take_along_axis(a, index, -1)`` for indexes in range, where
     ``index`` has at least the dimensions of ``a`` and its leading ones
     match or are 1: one flat ``take`` (numpy's fancy indexing costs
-    several times more on small inner dimensions)."""
+    several times more on small inner dimensions).
+
+    The callers' indexes are in ``[0, a.shape[-1])`` by construction (window
+    ends clipped to the history, sort orders, counts): unlike
+    ``take_along_axis``, an index past a row's end would read the next row
+    instead of raising, and checking every index would cost a good part
+    of what the flat take saves."""
     a = np.ascontiguousarray(a)
     lead = a.shape[:-1]
     offsets = np.arange(math.prod(lead)) * a.shape[-1]
