@@ -473,6 +473,9 @@ def main(argv=None):
         "processes (0: in this process, as without a worker)")
     parser.add_argument('--reuse', action='store_true',
         help="time again on an existing benchmark database")
+    parser.add_argument('--build-only', action='store_true',
+        help="build the database and stop without tuning (copy it with "
+        "createdb --template to time first runs again)")
     args = parser.parse_args(argv)
 
     stop = None
@@ -503,6 +506,8 @@ def main(argv=None):
             print("history: %d order points, %d days, %d done moves "
                 "written in %.0fs" % (args.points, args.days, moves,
                     time.monotonic() - start), flush=True)
+            if args.build_only:
+                return 0
         else:
             with Transaction().start(args.database, 0):
                 company, = Pool().get('company.company').search([])

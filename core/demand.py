@@ -335,6 +335,16 @@ def _design(fourier, u, n):
 def _fourier_fit(xtx, xty, yty, count, level):
     """Choose the number of harmonics by BIC and test the profile.
 
+    The regressors of an order are the first ``2 + 2 * order`` columns of
+    the full design, so one Cholesky factor ``L`` of the full normal
+    matrix serves every order: the leading block of ``L`` is the factor
+    of the leading block of ``X'X``.  With ``z = L^-1 X'y``, the residual
+    sum of squares of the first ``p`` regressors is ``y'y - |z[:p]|^2``,
+    and the Wald statistic of the Fourier coefficients (the trailing
+    block of those ``p``) is the sum of squares they explain,
+    ``|z[2:p]|^2``, over ``sigma^2``.  Only the chosen order's
+    coefficients are solved for (``L[:p, :p]' beta = z[:p]``).
+
     Args:
         xtx: ``(k, p, p)`` normal matrices of the full design.
         xty: ``(k, p)``; yty: ``(k,)`` sums of squares; count: ``(k,)``
@@ -344,38 +354,44 @@ def _fourier_fit(xtx, xty, yty, count, level):
         ``(coefficients[k, 2 * FOURIER_ORDER], significant[k])``: the
         Fourier coefficients of the chosen order (zeros above it).
     """
-    k = xtx.shape[0]
-    width = xtx.shape[1] - 2
+    k, width = xtx.shape[0], xtx.shape[1]
     best_bic = np.full(k, np.inf)
-    coef = np.zeros((k, width))
     wald = np.zeros(k)
+    size = np.zeros(k, int)
     with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+        try:
+            factor = np.linalg.cholesky(xtx)
+        except np.linalg.LinAlgError:
+            # a singular row: factor the rows one by one
+            factor = np.full_like(xtx, np.nan)
+            for i in range(k):
+                try:
+                    factor[i] = np.linalg.cholesky(xtx[i])
+                except np.linalg.LinAlgError:
+                    pass
+        good = np.isfinite(factor).all(axis=(1, 2))
+        factor[~good] = np.eye(width)
+        z = np.linalg.solve(factor, xty[:, :, None])[:, :, 0]
+        explained = np.cumsum(z * z, axis=1)
         for order in FOURIER_ORDERS:
             p = 2 + 2 * order
-            try:
-                inv = np.linalg.inv(xtx[:, :p, :p])
-            except np.linalg.LinAlgError:
-                continue
-            beta = np.einsum('kij,kj->ki', inv, xty[:, :p])
-            rss = np.maximum(yty - (beta * xty[:, :p]).sum(axis=1), 0.0)
-            dof = np.maximum(1, count - p)
-            sigma2 = rss / dof
+            rss = np.maximum(yty - explained[:, p - 1], 0.0)
+            sigma2 = rss / np.maximum(1, count - p)
             bic = count * np.log(np.maximum(rss, 1e-300) / count) \
                 + p * np.log(count)
-            bf = beta[:, 2:]
-            try:
-                sol = np.linalg.solve(inv[:, 2:, 2:], bf[:, :, None])[
-                    :, :, 0]
-            except np.linalg.LinAlgError:
-                continue
-            w = (bf * sol).sum(axis=1) / (sigma2 * bf.shape[1])
-            better = np.isfinite(bic) & (bic < best_bic) & np.isfinite(w)
+            w = (explained[:, p - 1] - explained[:, 1]) / (
+                sigma2 * 2 * order)
+            better = good & np.isfinite(bic) & (bic < best_bic) \
+                & np.isfinite(w)
             best_bic = np.where(better, bic, best_bic)
             wald = np.where(better, w, wald)
-            coef[better] = 0.0
-            coef[better, :2 * order] = bf[better]
+            size = np.where(better, p, size)
+        # z beyond the chosen order set to 0: the coefficients beyond it
+        # come out 0 from the back substitution
+        z[np.arange(width)[None, :] >= size[:, None]] = 0.0
+        beta = np.linalg.solve(np.swapaxes(factor, 1, 2), z[:, :, None])
     ok = np.isfinite(best_bic) & (level > 0) & (wald >= 4.0)
-    return coef, ok
+    return beta[:, 2:, 0], ok
 
 
 # --------------------------------------------------------------------------

@@ -337,6 +337,62 @@ def test_take_last_is_take_along_axis(k, models, n, width, middle, seed):
         np.take_along_axis(a[:, ::-1], index, -1))
 
 
+@FAST
+@given(st.integers(1, 5), st.integers(0, 2 ** 32 - 1), st.booleans())
+def test_fourier_fit_is_least_squares_per_order(k, seed, singular):
+    # the BIC choice, Wald test and coefficients, from one least-squares
+    # fit per order written out (numpy's lstsq, no shared factor)
+    from core.demand import (
+        FOURIER_ORDER, FOURIER_ORDERS, _calendar, _design, _fourier_fit)
+    rng = np.random.default_rng(seed)
+    n = 400
+    _, fourier, u = _calendar(TODAY.toordinal() - n, n)
+    x = _design(fourier, u, n)
+    ys, sels = [], []
+    for _ in range(k):
+        order = int(rng.choice(FOURIER_ORDERS))
+        amp = rng.uniform(0, 1.5, 2 * order)
+        amp[rng.random(2 * order) < 0.3] = 0.0
+        mean = 10 + fourier[:, :2 * order] @ amp
+        ys.append(rng.poisson(np.maximum(mean, 0)).astype(float))
+        sels.append(rng.random(n) < rng.uniform(0.6, 1.0))
+    if singular:
+        sels[0][:] = False
+        sels[0][:5] = True
+    sel = np.array(sels, float)
+    y = np.array(ys) * sel
+    xtx = np.einsum('kn,ni,nj->kij', sel, x, x)
+    xty = y @ x
+    yty = (y * y).sum(axis=1)
+    count = sel.sum(axis=1)
+    level = y.sum(axis=1) / np.maximum(count, 1)
+    coef, ok = _fourier_fit(xtx, xty, yty, count, level)
+    assert coef.shape == (k, 2 * FOURIER_ORDER)
+    for j in range(k):
+        rows = sel[j] > 0
+        best = None
+        for order in FOURIER_ORDERS:
+            p = 2 + 2 * order
+            if rows.sum() <= p:
+                continue
+            beta, *_ = np.linalg.lstsq(x[rows, :p], y[j, rows], rcond=None)
+            rss = ((y[j, rows] - x[rows, :p] @ beta) ** 2).sum()
+            bic = count[j] * math.log(max(rss, 1e-300) / count[j]) \
+                + p * math.log(count[j])
+            base, *_ = np.linalg.lstsq(x[rows, :2], y[j, rows], rcond=None)
+            rss2 = ((y[j, rows] - x[rows, :2] @ base) ** 2).sum()
+            wald = (rss2 - rss) / (rss / (count[j] - p) * 2 * order)
+            if best is None or bic < best[0]:
+                best = (bic, beta[2:], wald)
+        if singular and j == 0:
+            assert not ok[j]
+            continue
+        expected = np.zeros(2 * FOURIER_ORDER)
+        expected[:best[1].size] = best[1]
+        assert np.allclose(coef[j], expected, rtol=1e-6, atol=1e-8)
+        assert ok[j] == (best[2] >= 4.0)
+
+
 def test_frozen_builds_the_dataclass():
     path = np.arange(3.0)
     args = ('level', 0.5, (('level', 0.5),), 7, 'smooth', False, False,
