@@ -58,6 +58,10 @@ MIN_ORIGIN = 28
 # Yearly seasonality needs one full year to fit the profile plus the span of
 # the evaluation origins.
 YEARLY_MIN_DAYS = 365 + EVAL_ORIGINS
+# Days with demand a yearly profile needs in its fit window: twice the 18
+# regressors of the largest Fourier model.  Fewer sales than that (a slow
+# mover) give no profile worth testing.
+YEARLY_MIN_SALES_DAYS = 36
 FOURIER_ORDER = 8
 # Numbers of yearly harmonics tried (the one of smallest BIC is kept).
 FOURIER_ORDERS = (1, 2, 3, 4, 6, 8)
@@ -308,7 +312,8 @@ def _yearly_profile(y, m, base, fourier, u, fit_end, total):
     ones = np.ones(total)
     sel = (m[:fit_end] > 0) & (base[:fit_end] > 0.05)
     count = int(sel.sum())
-    if count < 300:
+    if count < 300 or int((sel & (y[:fit_end] > 0)).sum()) \
+            < YEARLY_MIN_SALES_DAYS:
         return ones, False
     yy = y[:fit_end][sel] / base[:fit_end][sel]
     x = _design(fourier, u, fit_end)[sel]
@@ -1130,7 +1135,8 @@ def _yearly_profiles(y, m, base, fourier, u, fit_end, total):
     days = np.arange(n)
     sel = (m > 0) & (base[:, :n] > 0.05) & (days[None, :] < fit_end[:, None])
     count = sel.sum(axis=1)
-    rows = np.flatnonzero(count >= 300)
+    rows = np.flatnonzero((count >= 300)
+        & ((sel & (y > 0)).sum(axis=1) >= YEARLY_MIN_SALES_DAYS))
     if rows.size == 0:
         return profiles, significant
     sel = sel[rows]

@@ -224,6 +224,25 @@ def test_sharp_seasonal_peak_gets_enough_harmonics():
     assert profile[n:].max() > 0.85 * true_peak
 
 
+@pytest.mark.parametrize('sales_days', [20, 35, 36, 80])
+def test_yearly_profile_needs_enough_days_with_sales(sales_days):
+    # a seasonal slow mover: all its sales in the same six weeks of each
+    # year; below YEARLY_MIN_SALES_DAYS days with sales no profile is fit
+    from core.demand import YEARLY_MIN_SALES_DAYS, _calendar, _yearly_profile
+    n, horizon = 800, 60
+    ordinals = np.array([day_of(n, i).toordinal() for i in range(n)])
+    season = np.flatnonzero((ordinals % 365) < 42)
+    sales = np.zeros(n)
+    picked = np.random.default_rng(sales_days).choice(
+        season, sales_days, replace=False)
+    sales[picked] = 3.0
+    _, fourier, u = _calendar(TODAY.toordinal() - n, n + horizon)
+    profile, significant = _yearly_profile(sales, np.ones(n),
+        np.ones(n + horizon), fourier, u, n, n + horizon)
+    assert significant == (sales_days >= YEARLY_MIN_SALES_DAYS)
+    assert significant or (profile == 1.0).all()
+
+
 def test_yearly_profile_ignores_noise():
     rng = np.random.default_rng(9)
     n = 900
