@@ -347,8 +347,8 @@ def _fourier_fit(xtx, xty, yty, count, level):
     sum of squares of the first ``p`` regressors is ``y'y - |z[:p]|^2``,
     and the Wald statistic of the Fourier coefficients (the trailing
     block of those ``p``) is the sum of squares they explain,
-    ``|z[2:p]|^2``, over ``sigma^2``.  Only the chosen order's
-    coefficients are solved for (``L[:p, :p]' beta = z[:p]``).
+    ``|z[2:p]|^2``, over ``sigma^2`` and their number.  Only the chosen
+    order's coefficients are solved for (``L[:p, :p]' beta = z[:p]``).
 
     Args:
         xtx: ``(k, p, p)`` normal matrices of the full design.
