@@ -158,8 +158,8 @@ def _setup_accounting(config, company, start, today):
     sequence_type, = SequenceType.find(
         [('name', '=', "Account Move")], limit=1)
     for year in range(start.year, today.year + 1):
-        sequence = Sequence(name="Account Moves %s" % year, prefix='%s/' % year,
-            sequence_type=sequence_type, company=company)
+        sequence = Sequence(name="Account Moves %s" % year,
+            prefix='%s/' % year, sequence_type=sequence_type, company=company)
         sequence.save()
         fiscalyear = FiscalYear(name=str(year),
             start_date=dt.date(year, 1, 1), end_date=dt.date(year, 12, 31),

@@ -13,9 +13,7 @@ movers) written in bulk with the same journal entries continental posts.
 
 Everything is seeded: the same seed builds the same business.
 """
-import datetime as dt
 import random
-from collections import defaultdict
 from decimal import Decimal
 
 from ..core import gs1

@@ -167,8 +167,6 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
     Period = pool.get('account.period')
     Configuration = pool.get('account.configuration')
     ProductSupplier = pool.get('purchase.product_supplier')
-    PurchaseConfig = pool.get('purchase.configuration')
-    SaleConfig = pool.get('sale.configuration')
 
     rng = random.Random(seed + 2)
     company = Company(company_id)
@@ -453,7 +451,6 @@ def _write_purchase(writer, rng, date, today, supplier, lines, items,
 def _number_documents(pool, writer, account_moves, counts):
     "Number the entries, purchases and sales with their own sequences"
     Sequence = pool.get('ir.sequence.strict')
-    PlainSequence = pool.get('ir.sequence')
     PurchaseConfig = pool.get('purchase.configuration')
     SaleConfig = pool.get('sale.configuration')
 
