@@ -6,11 +6,12 @@
 
 Creates a database with N purchase order points and two years of daily
 history (sales, periodic purchases received after a variable lead time)
-written in bulk SQL (generate_series, server side), then times one tuning
-run of every order point: the queued batches run one after the other in
-this process, as trytond does without a worker.  Prints the time spent in
-SQL (gathering the history), in the math (core) and the order points per
-second.
+written in bulk SQL (generate_series, server side), vacuums and analyses
+it, then times one tuning run of every order point: the queued batches
+run in a trytond-worker with ``--workers`` processes, or one after the
+other in this process as trytond does without a worker.  Prints the time
+spent in SQL (gathering the history), in the math (core), in the writes,
+and the order points per second.
 
     .venv/bin/python bench/tuning.py --start-postgresql            # N=1000
     .venv/bin/python bench/tuning.py \\
@@ -19,7 +20,8 @@ second.
         --batch-size 1000                                  # see docs/tuning.md
 
 ``--reuse`` times again on the database of a previous run (same name)
-without rebuilding it.
+without rebuilding it; ``--build-only`` builds the database and stops
+(time first runs on copies of it, ``createdb --template``).
 """
 import argparse
 import datetime as dt
