@@ -100,10 +100,13 @@ def _float_digits(Model):
         and isinstance(field.digits, tuple)}
 
 
-def round_column(values, precision):
+def round_column(values, precision=None):
     """The numbers of a column rounded to ``precision`` decimals with numpy
     (it may differ from ``round`` in the last digit of a value halfway
-    between two); None stays None."""
+    between two); None stays None.  Without ``precision`` (not a Float
+    field) the column is returned as it is."""
+    if precision is None:
+        return values
     array = np.round(np.array(values, dtype=float), precision)
     rounded = array.tolist()
     if np.isnan(array).any():
@@ -704,7 +707,7 @@ def bulk_update(Model, rows, digits=None):
         columns = [getattr(table, n) for n in names] + [
             table.write_uid, table.write_date]
         arrays = [[id_ for id_, _ in members]] + [
-            _column([v[n] for _, v in members], digits.get(n))
+            round_column([v[n] for _, v in members], digits.get(n))
             for n in names]
         if backend.name == 'postgresql':
             # one array per column: a few parameters whatever the number
@@ -732,13 +735,6 @@ def bulk_update(Model, rows, digits=None):
     _drop_cached(Model, [i for i, _ in rows])
 
 
-def _column(values, precision=None):
-    "The column's values, rounded when ``precision`` is given"
-    if precision is None:
-        return values
-    return round_column(values, precision)
-
-
 def bulk_insert(Model, rows, digits=None):
     """Insert the ``rows`` (dicts of column values); ``digits`` (name ->
     decimals, ``_float_digits``) rounds those columns.
@@ -758,7 +754,7 @@ def bulk_insert(Model, rows, digits=None):
         table.create_uid, table.create_date]
     count = len(rows)
     values = list(zip(*(
-                _column([r.get(n) for r in rows], digits.get(n))
+                round_column([r.get(n) for r in rows], digits.get(n))
                 for n in names),
             [transaction.user] * count, [now] * count))
     if backend.name == 'postgresql' and hasattr(cursor, 'copy'):
