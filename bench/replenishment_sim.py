@@ -59,7 +59,7 @@ sys.path.insert(0, ROOT)
 
 from core.replenishment import (  # noqa: E402
     abc_classify, compute_order_point, compute_order_points,
-    dampen_order_point,
+    dampen_order_point, season_ratio,
     fill_rate_reorder_point,
     economic_order_quantity, fill_rate_for_class, round_order_quantity,
     MAX_COVER_DAYS, EOQ_RATE_DAYS)
@@ -70,8 +70,10 @@ FAMILIES = (
     'decline', 'erratic')
 # Shapes the core was not tuned on (``--families held_out``): promotions
 # (a few demand spikes a year), a step up of the level, a slow linear ramp
-# down to zero.
-HELD_OUT_FAMILIES = ('promo', 'step_up', 'ramp_to_zero')
+# down to zero, an item sold only in its season, a counter trade with a
+# few large orders of trade customers.
+HELD_OUT_FAMILIES = ('promo', 'step_up', 'ramp_to_zero', 'in_season',
+    'bulk')
 SIM_DAYS = 455
 MEASURE_DAYS = 365
 HISTORY_DAYS = 365
@@ -161,6 +163,20 @@ def _mean_path(family, rng, days, h0):
         k0 = h0 + rng.uniform(0, 120)
         k1 = k0 + rng.uniform(200, 400)
         m = base * np.clip((k1 - k) / (k1 - k0), 0.0, 1.0)
+    elif family == 'in_season':
+        # sold only in its season (garden, heating): nothing for months
+        season = rng.uniform(0.25, 0.6)
+        centre = rng.uniform(0, 365.25)
+        d = ((k + phase - centre + 182.6) % 365.25) - 182.6
+        half = season * 365.25 / 2
+        shape = np.where(np.abs(d) < half,
+            np.cos(np.pi * d / (2 * half)) ** 2, 0.0)
+        m = base * shape / max(shape.mean(), 1e-9) * season
+    elif family == 'bulk':
+        # a steady counter trade plus a few large orders of trade customers
+        m = np.full(days, base)
+        big = rng.random(days) < rng.uniform(0.01, 0.04)
+        m = m + big * base * rng.uniform(10.0, 30.0)
     else:
         raise ValueError(family)
     return m, p, theta
@@ -382,6 +398,7 @@ def run_seed(args):
     order_count = np.zeros((p_count, n), int)
     oracle_rng = np.random.default_rng(seed + 3000)
     old = [None] * n
+    old_index = [None] * n
     for day in range(total_days):
         # 1. demand
         d = demand[:, day]
@@ -417,9 +434,12 @@ def run_seed(args):
                 HOLDING_RATE, today)
             for i, r in enumerate(batch):
                 new = (r.reorder_point, r.order_up_to)
+                index = r.explanation.seasonal_index
                 if dampening and old[i] is not None:
-                    new = dampen_order_point(old[i][0], old[i][1], *new)
+                    new = dampen_order_point(old[i][0], old[i][1], *new,
+                        season=season_ratio(old_index[i], index))
                 old[i] = new
+                old_index[i] = index
                 s[0, i], big_s[0, i] = new
             call_time += time.perf_counter() - t0
             calls += n

@@ -20,7 +20,8 @@ and the order points per second.
         --batch-size 1000                                  # see docs/tuning.md
 
 ``--reuse`` times again on the database of a previous run (same name)
-without rebuilding it; ``--build-only`` builds the database and stops
+without rebuilding it (the module is updated first, not timed);
+``--build-only`` builds the database and stops
 (time first runs on copies of it, ``createdb --template``).
 """
 import argparse
@@ -509,8 +510,16 @@ def main(argv=None):
         Pool.start()
         pool = Pool(args.database)
         from trytond.transaction import Transaction
-        with Transaction().start(args.database, 0, readonly=True):
-            pool.init()
+        if created:
+            with Transaction().start(args.database, 0, readonly=True):
+                pool.init()
+        else:
+            # a database built by an older version gets what the module
+            # adds (as ``trytond-admin -u perpetual_inventory``)
+            start = time.monotonic()
+            pool.init(update=['perpetual_inventory'], lang=['en'])
+            print("module updated in %.0fs (not timed)" % (
+                    time.monotonic() - start), flush=True)
         if created:
             start = time.monotonic()
             company_id, moves = build(

@@ -849,12 +849,23 @@ def _uncensor_occurrences_rows(y, m):
     return y, m
 
 
-def _deseasonalise(y, m, factor, n):
+def _deseasonalise(y, m, factor, n, weighted=False):
+    """Demand divided by its profile, and the weights of the days.
+
+    With ``weighted`` (the yearly profiles) a day weighs its profile
+    factor, so the level is a ratio of sums (the Poisson estimate): a day
+    of the off-season, where the profile's harmonics ripple around a small
+    value, says next to nothing about the level, and an equal weight
+    would pull the level of an item sold only in its season far down.
+    Works on one item or on the rows of several (``factor[..., :n]``).
+    """
     with np.errstate(invalid='ignore', divide='ignore'):
-        f = factor[:n]
+        f = factor[..., :n]
         usable = f > 0.05
         md = np.where(usable, m, 0.0)
         yd = np.where(md > 0, y / np.where(usable, f, 1.0), 0.0)
+        if weighted:
+            md = md * np.where(usable, f, 0.0)
     return yd, md
 
 
@@ -928,7 +939,7 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
             y, m, base, fourier, u, max(fit_end, 365), total)
         if significant:
             factor = base * profile
-            ydy, mdy = _deseasonalise(y, m, factor, n)
+            ydy, mdy = _deseasonalise(y, m, factor, n, True)
             y_specs = [x for x in specs if x[1] != 'C']
             ylevel, yslope = _fit_models(y_specs, ydy, mdy, u)
             ytag = tag + '+yearly'
@@ -1359,10 +1370,7 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
     lo = np.maximum(min(MIN_ORIGIN, max(7, n // 3)), hi - span + 1)
     # n >= BATCH_MIN_DAYS: every row has exactly ``span`` origins
     origins = lo[:, None] + np.arange(span)[None, :]
-    with np.errstate(invalid='ignore', divide='ignore'):
-        usable = base[:, :n] > 0.05
-        md = np.where(usable, m, 0.0)
-        yd = np.where(md > 0, y / np.where(usable, base[:, :n], 1.0), 0.0)
+    yd, md = _deseasonalise(y, m, base, n)
     level, slope = _fit_models_rows(specs, yd, md, u)
     kinds = [(kind, lam) for _, kind, lam in specs]
     croston = [None] * k
@@ -1391,12 +1399,7 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
         yrows = np.flatnonzero(yearly)
         if yrows.size:
             factor1 = base[yrows] * profiles[yrows]
-            with np.errstate(invalid='ignore', divide='ignore'):
-                f = factor1[:, :n]
-                usable = f > 0.05
-                mdy = np.where(usable, m[yrows], 0.0)
-                ydy = np.where(mdy > 0, y[yrows] / np.where(usable, f, 1.0),
-                    0.0)
+            ydy, mdy = _deseasonalise(y[yrows], m[yrows], factor1, n, True)
             ylevel, yslope = _fit_models_rows(y_specs, ydy, mdy, u)
             y_mse, _ = _score_rows(ylevel, yslope, factor1, u, y[yrows],
                 m[yrows], origins[yrows], ev[yrows],

@@ -53,7 +53,8 @@ __all__ = [
     'fill_rate_reorder_point',
     'cycle_shortage',
     'expected_shortage', 'normal_safety_stock', 'economic_order_quantity',
-    'round_order_quantity', 'dampen', 'dampen_order_point', 'abc_classify',
+    'round_order_quantity', 'dampen', 'dampen_order_point', 'season_ratio',
+    'abc_classify',
     'fill_rate_for_class', 'DEFAULT_CLASS_FILL_RATES',
     ]
 
@@ -89,6 +90,15 @@ EOQ_RATE_DAYS = 91
 TREND_DAMPING = 0.98
 # Order quantities never exceed this many days of forecast demand.
 MAX_COVER_DAYS = 365
+# The dampening carries the values in force along the yearly season by at
+# most this factor per run (up or down).
+MAX_SEASON_STEP = 4.0
+# Smooth and erratic items: a demand level seen in a single event is not
+# taken as one that recurs.  The worst window error is capped at the worst
+# one of the windows that start at least this many days (besides the
+# window's length) away from it, and so is the largest demand of a review
+# period in the undershoot.
+EVENT_GAP = 14
 # While the reorder point of a smooth item sits at its floor (the
 # lead-time demand), the order quantity is cut toward what the fill rate
 # target needs, down to this share of the EOQ (so at most 1 / LOT_FLOOR
@@ -733,7 +743,8 @@ def round_order_quantity(quantity, pack_multiple=1.0,
 # Dampening
 # --------------------------------------------------------------------------
 
-def dampen(old, new, threshold=0.05, max_change=0.5, min_abs_change=0.0):
+def dampen(old, new, threshold=0.05, max_change=0.5, min_abs_change=0.0,
+        reference=0.0):
     """Stabilise a value re-computed at every run.
 
     Args:
@@ -741,8 +752,12 @@ def dampen(old, new, threshold=0.05, max_change=0.5, min_abs_change=0.0):
         new: freshly computed value (>= 0).
         threshold: relative change (of ``old``) below which ``old`` is kept.
         max_change: largest relative change per run: the result lies in
-            ``[old * (1 - max_change), old * (1 + max_change)]``.
+            ``[old * (1 - max_change), old * (1 + max_change)]`` (without
+            ``reference``).
         min_abs_change: absolute change below which ``old`` is kept.
+        reference: the largest change is ``max_change`` times the larger
+            of ``old`` and ``reference`` (and the result is never below
+            0): the result lies in ``[old - step, old + step]``.
 
     Returns:
         The value to apply.  Without an old value (``None``) or when the old
@@ -759,18 +774,45 @@ def dampen(old, new, threshold=0.05, max_change=0.5, min_abs_change=0.0):
     change = new - old
     if abs(change) < max(threshold * old, min_abs_change):
         return float(old)
-    lo = old * (1.0 - max_change)
-    hi = old * (1.0 + max_change)
+    step = max_change * max(old, reference)
+    lo = max(old - step, 0.0)
+    hi = old + step
     return float(min(max(new, lo), hi))
 
 
+def season_ratio(old_index, new_index):
+    """How far the yearly season moved the demand since the values in
+    force were set: ``new_index / old_index`` (the explanations'
+    ``seasonal_index``), within ``[1 / MAX_SEASON_STEP,
+    MAX_SEASON_STEP]``; 1 when either is unknown or not positive."""
+    try:
+        old_index, new_index = float(old_index), float(new_index)
+    except (TypeError, ValueError):
+        return 1.0
+    if not (old_index > 0 and new_index > 0) \
+            or not math.isfinite(old_index / new_index):
+        return 1.0
+    return min(max(new_index / old_index, 1.0 / MAX_SEASON_STEP),
+        MAX_SEASON_STEP)
+
+
 def dampen_order_point(old_min, old_target, new_min, new_target,
-        threshold=0.05, max_change=0.5, min_abs_change=0.0):
+        threshold=0.05, max_change=0.5, min_abs_change=0.0, season=1.0):
     """Dampen a (min_quantity, target_quantity) pair.
 
-    Each value is dampened with :func:`dampen`; the gap ``target - min`` is
-    then kept at least ``new_target - new_min`` capped like the values, so
-    that the order-up-to level stays above the reorder point.
+    Each value is dampened with :func:`dampen`, the reorder point with the
+    order quantity in force (``old_target - old_min``) as its
+    ``reference``: a reorder point far below its order quantity (a slow
+    or seasonal item) moves by up to ``max_change`` of that quantity per
+    run, not only of itself.  The gap ``target - min`` is then kept at
+    least ``new_target - new_min`` capped like the values, so that the
+    order-up-to level stays above the reorder point.
+
+    The dampening is against noise, not against the calendar: the values
+    in force are first carried along the yearly season, multiplied by
+    ``season`` (:func:`season_ratio` of the seasonal index they were set
+    for and the new one), so that an item whose fitted season starts is
+    not held at half a step per run behind it.
 
     Args:
         old_min: reorder point in force (or ``None``).
@@ -778,13 +820,26 @@ def dampen_order_point(old_min, old_target, new_min, new_target,
         new_min: new reorder point.
         new_target: new order-up-to level (>= new_min).
         threshold, max_change, min_abs_change: see :func:`dampen`.
+        season: factor applied to the values in force first (1: none).
 
     Returns:
         ``(min_quantity, target_quantity)``.
     """
     if new_target < new_min:
         raise ValueError("new_target must be >= new_min")
-    s = dampen(old_min, new_min, threshold, max_change, min_abs_change)
+    if not season > 0 or not math.isfinite(season):
+        raise ValueError("season must be a positive number")
+    if season != 1.0:
+        if old_min is not None:
+            old_min = old_min * season
+        if old_target is not None:
+            old_target = old_target * season
+    # the reorder point moves by up to max_change of the order quantity
+    # in force when it is smaller (a season starting from next to 0)
+    reference = max(old_target - old_min, 0.0) \
+        if old_min is not None and old_target is not None else 0.0
+    s = dampen(old_min, new_min, threshold, max_change, min_abs_change,
+        reference)
     big_s = dampen(old_target, new_target, threshold, max_change,
         min_abs_change)
     gap_new = new_target - new_min
@@ -887,6 +942,11 @@ class Explanation:
         demand_class: smooth / erratic / intermittent / lumpy / none.
         weekly_seasonality: a day-of-week profile is applied.
         yearly_seasonality: a day-of-year profile is applied.
+        seasonal_index: mean profile factor over the coming protection
+            days (whole weeks) over its mean over the last 52 weeks; 1
+            without a yearly profile.  The dampening of the next run
+            carries the values in force along the season by the ratio of
+            its index to this one (see :func:`dampen_order_point`).
         history_days: days of history used.
         censored_days: stockout days among them.
         mean_daily_demand: forecast mean over the next ``EOQ_RATE_DAYS``.
@@ -918,6 +978,7 @@ class Explanation:
     demand_class: str
     weekly_seasonality: bool
     yearly_seasonality: bool
+    seasonal_index: float
     history_days: int
     censored_days: int
     mean_daily_demand: float
@@ -987,7 +1048,7 @@ def _undershoot(forecast, review_period, size, future_daily):
     yy = y[lo:]
     mm = m[lo:] > 0
     if r == 1:
-        z = yy[mm]
+        z, keep = np.where(mm, yy, 0.0), mm
     else:
         c = np.concatenate(([0.0], np.cumsum(np.where(mm, yy, 0.0))))
         cm = np.concatenate(([0], np.cumsum(mm)))
@@ -996,7 +1057,12 @@ def _undershoot(forecast, review_period, size, future_daily):
         sums = c[r:] - c[:-r]
         counts = cm[r:] - cm[:-r]
         keep = counts > 0
-        z = sums[keep] * r / counts[keep]
+        with np.errstate(invalid='ignore', divide='ignore'):
+            z = np.where(keep, sums * r / np.maximum(counts, 1), 0.0)
+    if forecast.demand_class not in ('intermittent', 'lumpy'):
+        z = _single_event_cap(z[:, None], keep[:, None],
+            np.arange(z.size), np.array([r]))[:, 0]
+    z = z[keep]
     total = z.sum()
     if z.size == 0 or total <= 0:
         return np.zeros(size)
@@ -1061,6 +1127,7 @@ def _protection_samples(forecast, lead_time, lt_points, review_period,
             # noise: past errors are used as they are
             scale = 1.0
         else:
+            err = _single_event_cap(err, valid, origins, lengths)
             scale = _error_scale(fc, err, valid, future)
         _, draws = _lead_time_draws(lead_time, base_points, cycle_days,
             err.shape[0])
@@ -1089,6 +1156,40 @@ def _protection_samples(forecast, lead_time, lt_points, review_period,
     samples = samples + under
     protection_demand = float(np.sum(weights * samples) / weights.sum())
     return samples, weights, method, protection_demand, float(under.mean())
+
+
+def _single_event_cap(err, valid, origins, lengths):
+    """Window errors no larger than what two separate events show.
+
+    One bulk order or a promotion seen once makes a cluster of large
+    errors in the windows that contain it.  Taken as they are, they say
+    that such an event recurs in the same share of the future windows, and
+    a fill-rate target then covers it: months of stock for one event.  The
+    errors are capped at the largest error of the windows that start at
+    least ``length + EVENT_GAP`` days away from the worst one, so the tail
+    needs two separate events to be covered; a demand level seen twice is
+    kept whole.
+
+    Works on the last two axes (windows, points) of ``err`` and ``valid``,
+    with ``origins`` (..., windows) and ``lengths`` (..., points).
+    """
+    # windows last (the reductions along the last axis are the fast ones)
+    e = np.moveaxis(err, -2, -1).copy()
+    np.copyto(e, -np.inf, where=~np.moveaxis(valid, -2, -1))
+    top = np.argmax(e, axis=-1)
+    # the origins are evenly spaced (windows past the real ones are not
+    # valid): the windows at least ``length + EVENT_GAP`` days from the
+    # worst one are those at least ``d`` places from it
+    first = origins[..., :1]
+    step = np.maximum(origins[..., 1:2] - first, 1) \
+        if origins.shape[-1] > 1 else np.ones_like(first)
+    d = -(-(lengths + EVENT_GAP) // step)
+    place = np.arange(e.shape[-1])
+    np.copyto(e, -np.inf, where=(place > (top - d)[..., None])
+        & (place < (top + d)[..., None]))
+    second = e.max(axis=-1) if e.shape[-1] else np.full(top.shape, -np.inf)
+    cap = np.where(np.isfinite(second), np.maximum(second, 0.0), np.inf)
+    return np.minimum(err, cap[..., None, :])
 
 
 def _recent_bias(err, valid, weights, age, overlap=1.0):
@@ -1653,6 +1754,9 @@ def _finish_rows(prepared, forecasts):
     intermittent = np.array([forecasts[i].demand_class in (
                 'intermittent', 'lumpy') for i in keep])
     smooth = ~intermittent
+    if smooth.any():
+        err[smooth] = _single_event_cap(err[smooth], valid[smooth],
+            origins[smooth], lengths[smooth])
     if crossing:
         future_draws = future_sum(draws.reshape(k, -1)).reshape(draws.shape)
     else:
@@ -1687,7 +1791,8 @@ def _finish_rows(prepared, forecasts):
     with np.errstate(invalid='ignore', divide='ignore'):
         future_daily = np.where(psum > 0, future.sum(1) / np.maximum(
                 psum, 1e-9), paths[:, :7].mean(1))
-    under = _undershoot_rows(y, m, review, samples.shape[1], future_daily)
+    under = _undershoot_rows(y, m, review, samples.shape[1], future_daily,
+        smooth)
     samples = samples + under
     wsum = weights.sum(1)
     protection_demand = (weights * samples).sum(1) / wsum
@@ -1787,8 +1892,9 @@ def _sorted_uniforms(size):
     return inverse, values
 
 
-def _undershoot_rows(y, m, review, size, future_daily):
-    """:func:`_undershoot` for rows with the same history length."""
+def _undershoot_rows(y, m, review, size, future_daily, capped):
+    """:func:`_undershoot` for rows with the same history length
+    (``capped``: the rows of smooth and erratic items)."""
     k, n = y.shape
     out = np.zeros((k, size))
     lo = max(0, n - 365)
@@ -1818,6 +1924,10 @@ def _undershoot_rows(y, m, review, size, future_daily):
                 z[j, :kk.size] = np.where(kk, (c[r:] - c[:-r]) * r
                     / np.maximum(counts, 1), 0.0)
             keep[j, :kk.size] = kk
+    if capped.any():
+        z[capped] = _single_event_cap(z[capped][:, :, None],
+            keep[capped][:, :, None], np.arange(z.shape[1]),
+            rr[capped][:, None])[:, :, 0]
     count = keep.sum(1)
     total = z.sum(1)
     ok = (count > 0) & (total > 0)
@@ -2089,6 +2199,23 @@ def compute_order_points(sales, stockout, received_orders, quoted_lead_time,
     return results
 
 
+def _seasonal_index(forecast, protection_days):
+    """The :class:`Explanation`'s ``seasonal_index`` (whole weeks ahead,
+    so that a weekly profile averages out)."""
+    if not forecast.yearly or forecast._model is None:
+        return 1.0
+    factor, n = forecast._model.factor, forecast.n
+    weeks = max(1, math.ceil(protection_days / 7.0 - 1e-9))
+    ahead = factor[n:n + 7 * weeks]
+    year = factor[max(0, n - 364):n]
+    if not ahead.size or not year.size:
+        return 1.0
+    past = float(year.sum()) / year.size
+    if not past > 0:
+        return 1.0
+    return float(ahead.sum()) / ahead.size / past
+
+
 def _result(forecast, lead_time, review_period, protection_days,
         lead_time_demand, protection_demand, safety_stock, method,
         fill_rate, expected_fill, annual_demand, eoq, quantity,
@@ -2100,6 +2227,7 @@ def _result(forecast, lead_time, review_period, protection_days,
     if path is None:
         path = forecast.path.round(6).tolist()
     err = forecast.error
+    index = _seasonal_index(forecast, protection_days)
     text = (
         "Demand model %s (%s demand%s%s; out-of-sample error %s over %d-day"
         " windows; %d days of history, %d censored). Forecast %.3g/day"
@@ -2111,7 +2239,8 @@ def _result(forecast, lead_time, review_period, protection_days,
         " order-up-to %.4g." % (
             forecast.model, forecast.demand_class,
             ', weekly profile' if forecast.weekly else '',
-            ', yearly profile' if forecast.yearly else '',
+            ', yearly profile, seasonal index %.2f' % index
+            if forecast.yearly else '',
             'n/a' if math.isnan(err) else '%.1f%%' % (100 * err),
             forecast.eval_days, forecast.n, forecast.censored, mean_daily,
             EOQ_RATE_DAYS, lead_time.mean, lead_time.std, lead_time.source,
@@ -2130,6 +2259,7 @@ def _result(forecast, lead_time, review_period, protection_days,
         demand_class=forecast.demand_class,
         weekly_seasonality=forecast.weekly,
         yearly_seasonality=forecast.yearly,
+        seasonal_index=index,
         history_days=forecast.n,
         censored_days=forecast.censored,
         mean_daily_demand=mean_daily,

@@ -44,6 +44,13 @@ class OrderPoint(metaclass=PoolMeta):
         "time above their forecast, at the last tuning.")
     mean_daily_demand = fields.Float(
         "Forecast Daily Demand", digits=(16, 4), readonly=True)
+    seasonal_index = fields.Float(
+        "Seasonal Index", digits=(16, 4), readonly=True,
+        help="The yearly seasonal index of the demand the minimal and "
+        "target quantities were set for (1 without a yearly season).\n"
+        "The next tuning carries them along the season by the change of "
+        "this index before it dampens them; cleared when they are set "
+        "by hand.")
     tuning_explanation = fields.Function(fields.Text(
             "Tuning Explanation",
             states={
@@ -63,6 +70,17 @@ class OrderPoint(metaclass=PoolMeta):
                     'depends': ['type'],
                     },
                 })
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if (mode == 'write'
+                and {'min_quantity', 'target_quantity'} & values.keys()
+                and 'seasonal_index' not in values):
+            # quantities set by hand are set for the season of now (the
+            # tuning writes its own in SQL, with their index)
+            values['seasonal_index'] = None
+        return values
 
     @classmethod
     def default_auto_tune(cls):
@@ -89,6 +107,7 @@ class OrderPoint(metaclass=PoolMeta):
         default = default.copy() if default is not None else {}
         default.setdefault('tuning_logs')
         default.setdefault('tuned_at')
+        default.setdefault('seasonal_index')
         return super().copy(points, default=default)
 
     @classmethod

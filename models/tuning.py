@@ -25,7 +25,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from ..core import replenishment as core
-from ..core.replenishment import abc_classify, dampen_order_point
+from ..core.replenishment import (
+    abc_classify, dampen_order_point, season_ratio)
 from ..exceptions import TuningError
 from . import history as history_
 
@@ -123,18 +124,18 @@ def _ceil_to(value, step):
 
 
 def apply_levels(old_min, old_target, new_min, new_target, rounding, pack,
-        threshold, max_change):
+        threshold, max_change, season=1.0):
     """Return the (min, target) to apply after dampening and rounding.
 
     The minimum is rounded up to the unit's rounding, the gap to the
     target up to the pack multiple; values kept by the dampening are kept
-    exactly.
+    exactly.  ``season``: see ``dampen_order_point``.
     """
     if not old_min and not old_target:
         old_min = old_target = None
     low, high = dampen_order_point(
         old_min, old_target, new_min, new_target,
-        threshold=threshold, max_change=max_change)
+        threshold=threshold, max_change=max_change, season=season)
     if old_min is not None and low == old_min and high == old_target:
         return old_min, old_target
     low = _ceil_to(low, rounding)
@@ -788,6 +789,7 @@ class _Point(NamedTuple):
     abc_class: str
     fill_rate: float
     rounding: float
+    seasonal_index: float
 
 
 def _point_rows(point_ids):
@@ -812,7 +814,7 @@ def _point_rows(point_ids):
             .join(uom, condition=template.default_uom == uom.id)
             .select(point.id, point.product, point.location, point.company,
                 point.min_quantity, point.target_quantity, point.abc_class,
-                point.fill_rate, uom.rounding,
+                point.fill_rate, uom.rounding, point.seasonal_index,
                 where=SQL_OPERATORS['in'](point.id, list(sub))
                 & (point.type == 'purchase'),
                 order_by=[point.id.asc]))
@@ -936,7 +938,9 @@ def _tune(points, run_id):
             new_min, new_target = apply_levels(
                 point.min_quantity, point.target_quantity,
                 result.reorder_point, result.order_up_to, rounding,
-                history.pack_multiple, threshold, max_change)
+                history.pack_multiple, threshold, max_change,
+                season_ratio(point.seasonal_index,
+                    explanation.seasonal_index))
             is_changed = (new_min != point.min_quantity
                 or new_target != point.target_quantity)
             values = {
@@ -944,6 +948,9 @@ def _tune(points, run_id):
                 'safety_stock': explanation.safety_stock,
                 'mean_daily_demand': explanation.mean_daily_demand,
                 }
+            if is_changed or point.seasonal_index is None:
+                # the index the values in force are set for
+                values['seasonal_index'] = explanation.seasonal_index
             if is_changed:
                 changed += 1
                 values['min_quantity'] = new_min

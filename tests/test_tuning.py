@@ -297,6 +297,9 @@ class TuningTestCase(unittest.TestCase):
             self.assertEqual(log.fill_rate, 0.98)
             self.assertIn('Reorder point', log.explanation)
             self.assertEqual(hammer.tuning_explanation, log.explanation)
+            # a short history has no yearly season: the values in force
+            # are set for an index of 1
+            self.assertEqual(hammer.seasonal_index, 1)
             # product, warehouse and company are the order point's: read,
             # searched and sorted through it
             self.assertEqual(
@@ -346,6 +349,15 @@ class TuningTestCase(unittest.TestCase):
                 (OrderPoint(hammer.id).min_quantity,
                     OrderPoint(hammer.id).target_quantity),
                 (hammer.min_quantity, hammer.target_quantity))
+
+            # quantities set by hand are set for the season of now: the
+            # index the tuning had stored with its own is cleared
+            self.assertEqual(OrderPoint(hammer.id).seasonal_index, 1)
+            OrderPoint.write([OrderPoint(hammer.id)], {
+                    'min_quantity': hammer.min_quantity})
+            self.assertIsNone(OrderPoint(hammer.id).seasonal_index)
+            OrderPoint.write([OrderPoint(saw.id)], {'fill_rate': 0.97})
+            self.assertEqual(OrderPoint(saw.id).seasonal_index, 1)
 
     @with_transaction()
     def test_propose(self):
@@ -475,12 +487,20 @@ class TuningTestCase(unittest.TestCase):
         # below the threshold: kept exactly
         self.assertEqual(
             apply_levels(10, 30, 10.3, 30.5, 1, 10, 0.05, 0.5), (10, 30))
-        # capped at +50 %
+        # capped at +50 %: of the order quantity in force (20) for the
+        # minimum, which is smaller, of itself for the target and the gap
         self.assertEqual(
-            apply_levels(10, 30, 40, 100, 1, 10, 0.05, 0.5), (15, 45))
-        # capped at -50 %
+            apply_levels(10, 30, 40, 100, 1, 10, 0.05, 0.5), (20, 50))
+        # capped at -50 % the same way
         self.assertEqual(
-            apply_levels(10, 30, 0, 0, 1, 1, 0.05, 0.5), (5, 15))
+            apply_levels(10, 30, 0, 0, 1, 1, 0.05, 0.5), (0, 15))
+        # the season doubled the demand: capped around twice the old
+        self.assertEqual(
+            apply_levels(10, 30, 60, 120, 1, 10, 0.05, 0.5, 2.0), (40, 100))
+        # within the threshold of the old values carried along the season
+        self.assertEqual(
+            apply_levels(10, 30, 20.5, 60.5, 1, 10, 0.05, 0.5, 2.0),
+            (20, 60))
 
     def test_array_values(self):
         "Test the reading of PostgreSQL's binary arrays of the history"

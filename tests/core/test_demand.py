@@ -426,3 +426,28 @@ def test_frozen_builds_the_dataclass():
         frozen(DemandForecast, *args[:10])
     with pytest.raises(TypeError):
         frozen(DemandForecast, *args, model='level')
+
+
+def test_item_sold_only_in_its_season():
+    # 40 % of the year in season (a cos^2 bump), nothing in between; the
+    # season starts in a few days: the yearly model's level is a ratio of
+    # sums, so the off-season days (profile rippling near 0) do not pull
+    # it down
+    from core.demand import forecast_demand_batch
+    rng = np.random.default_rng(3)
+    n = 600
+    days = np.arange(n + 60)
+    half = 0.4 * 365.25 / 2
+    d = ((days - (n + 40) + 182.6) % 365.25) - 182.6
+    mean = np.where(np.abs(d) < half,
+        20 * np.cos(np.pi * d / (2 * half)) ** 2, 0.0)
+    y = rng.poisson(mean[:n]).astype(float)
+    flags = np.zeros(n, bool)
+    single = forecast_demand(y, flags, TODAY, 60)
+    assert single.yearly
+    coming = float(mean[n:n + 30].sum())
+    assert 0.75 * coming <= float(single.path[:30].sum()) <= 1.25 * coming
+    batch = forecast_demand_batch(np.array([y, y]), np.array([flags, flags]),
+        TODAY, [60, 60], [14, 14])
+    assert batch[0].model == single.model
+    assert np.allclose(batch[0].path, single.path, rtol=1e-7, atol=1e-9)

@@ -279,7 +279,75 @@ def test_dampened_order_point_keeps_target_above_min(a, b, c, d):
     new_min, new_target = min(c, d), max(c, d)
     s, big_s = dampen_order_point(old_min, old_target, new_min, new_target)
     assert big_s >= s
-    assert s == dampen(old_min, new_min)
+    # the reorder point moves by up to half of the larger of itself and
+    # the order quantity in force
+    assert s == dampen(old_min, new_min, reference=old_target - old_min)
+    if old_min > 0 and abs(new_min - old_min) >= 0.05 * old_min:
+        step = 0.5 * max(old_min, old_target - old_min)
+        assert abs(s - old_min) <= step * (1 + 1e-12) + 1e-12
+        assert min(old_min, new_min) - 1e-9 <= s <= max(old_min, new_min) \
+            + 1e-9
+
+
+def test_reorder_point_far_below_its_lot_moves_by_half_the_lot():
+    # off-season: reorder point 2, order quantity 280; the season starts
+    assert dampen_order_point(2, 282, 200, 480) == (142, 423)
+
+
+@FAST
+@given(st.floats(0.01, 1000), st.floats(0, 1000), st.floats(0, 1000),
+    st.floats(0, 1000), st.floats(0.01, 100), st.floats(0.01, 100))
+def test_dampening_follows_the_season(a, b, c, d, old_index, new_index):
+    from core.replenishment import MAX_SEASON_STEP, season_ratio
+    old_min, old_target = min(a, b), max(a, b)
+    new_min, new_target = min(c, d), max(c, d)
+    season = season_ratio(old_index, new_index)
+    assert 1 / MAX_SEASON_STEP - 1e-12 <= season <= MAX_SEASON_STEP + 1e-12
+    if 1 / MAX_SEASON_STEP <= new_index / old_index <= MAX_SEASON_STEP:
+        assert season == pytest.approx(new_index / old_index)
+    s, big_s = dampen_order_point(old_min, old_target, new_min, new_target,
+        season=season)
+    assert big_s >= s
+    # the bounds of the dampening hold around the values carried along
+    # the season
+    carried = old_min * season
+    lot = old_target * season - carried
+    if carried > 0:
+        step = 0.5 * max(carried, lot)
+        assert carried - step - 1e-9 <= s <= carried + step + 1e-9
+    assert s == dampen(carried, new_min, reference=lot)
+
+
+def test_season_ratio_without_an_index():
+    from core.replenishment import season_ratio
+    assert season_ratio(None, 1.3) == 1.0
+    assert season_ratio(1.3, None) == 1.0
+    assert season_ratio(0.0, 1.3) == 1.0
+    assert season_ratio(2.0, 1.0) == 0.5
+    assert season_ratio(0.1, 3.0) == 4.0
+    with pytest.raises(ValueError):
+        dampen_order_point(10, 20, 10, 20, season=0.0)
+
+
+def test_seasonal_index_rises_before_the_season():
+    # sold only in a season of 40 % of the year, which starts in a few
+    # days: the index of the coming weeks is far above the year's mean; a
+    # steady item has 1
+    rng = np.random.default_rng(3)
+    n = 600
+    days = np.arange(n)
+    half = 0.4 * 365.25 / 2
+    d = ((days - (n + 40) + 182.6) % 365.25) - 182.6
+    mean = np.where(np.abs(d) < half,
+        20 * np.cos(np.pi * d / (2 * half)) ** 2, 0.0)
+    seasonal = call(rng.poisson(mean).astype(float), quoted_lead_time=14)
+    e = seasonal.explanation
+    assert e.yearly_seasonality
+    assert e.seasonal_index > 1.5
+    assert 'seasonal index' in e.text
+    steady = call(rng.poisson(8, n).astype(float)).explanation
+    assert not steady.yearly_seasonality
+    assert steady.seasonal_index == 1.0
 
 
 # --------------------------------------------------------------------------
@@ -672,10 +740,12 @@ def test_batch_undershoot_matches_single_undershoot(seed, k, n, review,
     y = np.round(rng.gamma(0.5, 4, (k, n)) * (rng.random((k, n)) < 0.5), 1)
     m = (rng.random((k, n)) < 0.9).astype(float)
     future = rng.uniform(0.0, 5.0, k)
-    rows = _undershoot_rows(y, m, np.full(k, review), size, future)
+    capped = rng.random(k) < 0.5
+    rows = _undershoot_rows(y, m, np.full(k, review), size, future, capped)
     for j in range(k):
-        one = _undershoot(SimpleNamespace(_y=y[j], _m=m[j]), review, size,
-            future[j])
+        kind = 'erratic' if capped[j] else 'lumpy'
+        one = _undershoot(SimpleNamespace(_y=y[j], _m=m[j],
+                demand_class=kind), review, size, future[j])
         assert rows[j] == pytest.approx(one, rel=1e-9, abs=1e-12)
 
 
@@ -773,3 +843,72 @@ def test_recent_bias_keeps_a_real_bias_and_shrinks_noise():
         assert abs(moved) <= abs(raw_shift(err)) + 1e-12
         shifts.append(abs(moved) / max(abs(raw_shift(err)), 1e-12))
     assert np.mean(shifts) < 0.8
+
+
+# --------------------------------------------------------------------------
+# One event is not a pattern
+# --------------------------------------------------------------------------
+
+def test_one_event_is_not_taken_as_recurring():
+    from core.replenishment import compute_order_points
+    rng = np.random.default_rng(7)
+    base = rng.poisson(10, 730).astype(float)
+    # one week of a bulk order (+300 a day), then the same week again four
+    # months later
+    one = base.copy()
+    one[450:457] += 300
+    two = one.copy()
+    two[600:607] += 300
+    r_base, r_one, r_two = (call(s) for s in (base, one, two))
+    assert r_one.explanation.demand_class == 'erratic'
+    # seen once: the reorder point stays near the one without the event
+    assert r_one.reorder_point <= 1.1 * r_base.reorder_point
+    # seen twice: it is covered
+    assert r_two.reorder_point >= 2 * r_base.reorder_point
+    assert r_two.explanation.protection_demand >= \
+        r_base.explanation.protection_demand + 50
+    # the batch entry point applies the same rule
+    batch = compute_order_points([base, one, two], [[False] * 730] * 3,
+        [[]] * 3, 7, 10.0, 1, 0, 0.95, 1, 30.0, 0.25, TODAY)
+    for single, row in zip((r_base, r_one, r_two), batch):
+        _same(single, row)
+
+
+@FAST
+@given(st.integers(0, 2 ** 32 - 1), st.integers(2, 80), st.integers(1, 4),
+    st.integers(1, 5))
+def test_single_event_cap_bounds(seed, count, points, step):
+    from core.replenishment import EVENT_GAP, _single_event_cap
+    rng = np.random.default_rng(seed)
+    err = np.round(rng.normal(0, 20, (count, points)), 1)
+    valid = rng.random((count, points)) < 0.9
+    origins = np.arange(count) * step
+    lengths = rng.integers(1, 30, points)
+    out = _single_event_cap(err, valid, origins, lengths)
+    assert (out <= err).all()
+    for j in range(points):
+        if not valid[:, j].any():
+            assert (out[:, j] == err[:, j]).all()
+            continue
+        top = origins[np.argmax(np.where(valid[:, j], err[:, j], -np.inf))]
+        apart = np.abs(origins - top) >= lengths[j] + EVENT_GAP
+        # the windows away from the worst one are untouched
+        real = apart & valid[:, j]
+        assert (out[real, j] == err[real, j]).all()
+        if (apart & valid[:, j]).any():
+            second = err[apart & valid[:, j], j].max()
+            assert out[valid[:, j], j].max() <= max(second, 0.0)
+            # the same event seen again far away (the origins evenly
+            # spaced, the windows in between not valid): nothing is capped
+            extra = (lengths[j] + EVENT_GAP) // step + 1
+            again = np.concatenate((err[:, j], np.zeros(extra - 1),
+                    [err[valid[:, j], j].max()]))
+            far = np.arange(count + extra) * step
+            both = np.concatenate((valid[:, j], np.zeros(extra - 1, bool),
+                    [True]))
+            kept = _single_event_cap(again[:, None], both[:, None], far,
+                lengths[j:j + 1])
+            assert (kept[both, 0] == again[both]).all()
+        else:
+            # no second event to compare with: nothing is capped
+            assert (out[valid[:, j], j] == err[valid[:, j], j]).all()
