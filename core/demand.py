@@ -73,6 +73,10 @@ FOURIER_ORDERS = (1, 2, 3, 4, 6, 8)
 BREAK_WINDOWS = (7, 14, 21, 28)
 BREAK_GAP = 42
 BREAK_RATIO = 0.5
+# A rise is followed the same way when each of the last two weeks is above
+# RISE_RATIO times the forecast and above every week of the past year (a
+# rise held for two weeks, not one order or one week of promotion).
+RISE_RATIO = 1.5
 BREAK_MIN_WINDOWS = 60
 _BREAK_WINDOWS = np.array(BREAK_WINDOWS)
 # Syntetos-Boylan classification cut-offs.
@@ -689,13 +693,15 @@ def _score_family(level, slope, factor, u, y, m, origins, length):
 
 
 def _level_break(y, m, factor, level, slope, u, n):
-    """New level after a drop of the demand, or ``None``.
+    """New level after a drop or a rise of the demand, or ``None``.
 
-    A model chosen on the rolling-origin score follows a drop (end of
-    life, lost customer) only once enough origins after it have been
-    scored, weeks later: meanwhile its forecast, and the orders it
-    triggers, stay at the old level, and what is ordered then is left on
-    the shelf.  The demand of the last ``r`` days (``BREAK_WINDOWS``,
+    A model chosen on the rolling-origin score follows a change of level
+    (end of life, lost or new customer, new listing) only once enough
+    origins after it have been scored, weeks later: meanwhile its
+    forecast stays at the old level, and so do the orders it triggers:
+    left on the shelf after a drop, short of the demand after a rise.
+
+    Drop: the demand of the last ``r`` days (``BREAK_WINDOWS``,
     non-censored days) is compared with the chosen model's forecast made
     ``r`` days ago; a drop is established when the ratio is below
     ``BREAK_RATIO`` and below the ratio of every 7-day window of the past
@@ -704,11 +710,15 @@ def _level_break(y, m, factor, level, slope, u, n):
     this item produced).  The level is then the deseasonalised mean of
     the window of lowest ratio among those (a window reaching back before
     the drop mixes in the old level and has a higher ratio; the windows
-    are nested, so choosing the lowest one biases little).  Only drops are
-    followed
-    this way: a rise shows in the recent bias of the errors and the
-    faster models, while stock ordered for a demand that is gone cannot
-    be sold.
+    are nested, so choosing the lowest one biases little).
+
+    Rise: each of the last two weeks, compared with the forecast made at
+    its start, is above ``RISE_RATIO`` and above the ratio of every 7-day
+    window of the past year: one large order or one week of promotion
+    moves one week only, and noise passes the highest week of a year
+    twice in a row about once in thousands of runs.  A week out of stock
+    every day tells nothing and is skipped (at least one must be seen).
+    The level is the deseasonalised mean of the two weeks.
 
     Args:
         y, m: demand and weights (0 on censored days), ``n`` days.
@@ -718,34 +728,48 @@ def _level_break(y, m, factor, level, slope, u, n):
         u: time in years.
 
     Returns:
-        The new level (float) or ``None`` when there is no drop.
+        The new level (float) or ``None`` when there is no break.
     """
     r = BREAK_WINDOWS[0]
     lo = max(MIN_ORIGIN, n - 365)
     hi = n - BREAK_GAP - r
-    if hi - lo + 1 < BREAK_MIN_WINDOWS or m[n - r:n].sum() < 4:
+    if hi - lo + 1 < BREAK_MIN_WINDOWS:
         return None
     # the recent windows first, on the last days only (most items stop
     # here)
     recent = _BREAK_WINDOWS
-    t0 = n - recent
     back = BREAK_WINDOWS[-1]
     mf_tail = m[n - back:n] * factor[n - back:n]
     # sums over the last d days, d = 0..back
     tail_f = _cum0(mf_tail[::-1])
     tail_y = _cum0((m[n - back:n] * y[n - back:n])[::-1])
+    tail_uf = _cum0((mf_tail * u[n - back:n])[::-1]) \
+        if slope is not None else None
+
+    def forecast(ago, days):
+        # the forecast made ``ago`` days ago of its first ``days`` days
+        total = level[n - ago] * (tail_f[ago] - tail_f[ago - days])
+        if slope is not None:
+            total = total + slope[n - ago] * (
+                tail_uf[ago] - tail_uf[ago - days])
+        return total
+
     weight_now = tail_f[recent]
-    fc_now = level[t0] * weight_now
-    if slope is not None:
-        tail_uf = _cum0((mf_tail * u[n - back:n])[::-1])
-        fc_now = fc_now + slope[t0] * tail_uf[recent]
+    fc_now = forecast(recent, recent)
     actual_now = tail_y[recent]
     # ratio below BREAK_RATIO, without dividing (fc_now may be 0)
     candidate = (actual_now < BREAK_RATIO * fc_now) & (weight_now > 0)
-    if not candidate.any():
+    if m[n - r:n].sum() < 4:
+        candidate[:] = False
+    # the last two weeks, each against the forecast made at its start
+    week_fc = np.array([forecast(r, r), forecast(2 * r, r)])
+    week_y = np.array([tail_y[r], tail_y[2 * r] - tail_y[r]])
+    week_w = np.array([tail_f[r], tail_f[2 * r] - tail_f[r]])
+    seen = week_w > 0
+    rose = bool(seen.any() and np.all(~seen | (
+                (week_y > RISE_RATIO * week_fc) & (week_fc > 0))))
+    if not candidate.any() and not rose:
         return None
-    ratio_now = np.where(candidate, actual_now / np.where(
-            candidate, fc_now, 1.0), np.inf)
     mf = m * factor[:n]
     cmf = _cum0(mf)
     cy = _cum0(m * y)
@@ -757,12 +781,17 @@ def _level_break(y, m, factor, level, slope, u, n):
     ok = fc > 0
     if ok.sum() < BREAK_MIN_WINDOWS:
         return None
-    floor = ((cy[t + r] - cy[t])[ok] / fc[ok]).min()
-    passed = np.flatnonzero(candidate & (ratio_now < floor))
-    if passed.size == 0:
-        return None
-    i = passed[np.argmin(ratio_now[passed])]
-    return float(actual_now[i] / weight_now[i])
+    past = (cy[t + r] - cy[t])[ok] / fc[ok]
+    if candidate.any():
+        ratio_now = np.where(candidate, actual_now / np.where(
+                candidate, fc_now, 1.0), np.inf)
+        passed = np.flatnonzero(ratio_now < past.min())
+        if passed.size:
+            i = passed[np.argmin(ratio_now[passed])]
+            return float(actual_now[i] / weight_now[i])
+    if rose and np.all(~seen | (week_y > past.max() * week_fc)):
+        return float(week_y.sum() / week_w.sum())
+    return None
 
 
 def _break_path(name, level, slope, factor, n, new_level):

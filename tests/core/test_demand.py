@@ -331,6 +331,41 @@ def test_drop_resets_the_level():
             atol=1e-9)
 
 
+def test_rise_resets_the_level():
+    # demand triples twelve days before today, the last days out of
+    # stock: the level models would follow over weeks
+    from core.demand import forecast_demand_batch
+    rng = np.random.default_rng(12)
+    n = 500
+    rise = rng.poisson(20, n).astype(float)
+    rise[-12:] = rng.poisson(60, 12)
+    flags = np.zeros(n, bool)
+    flags[-3:] = True
+    rise[-3:] = np.floor(rise[-3:] / 3)
+    fc = forecast_demand(rise, flags, TODAY, 30, 14)
+    assert fc.model.endswith('+break')
+    assert fc.path.mean() > 45
+    # one week of promotion is not a new level
+    promo = rng.poisson(20, n).astype(float)
+    promo[-14:-7] = rng.poisson(60, 7)
+    one_week = forecast_demand(promo, np.zeros(n, bool), TODAY, 30, 14)
+    assert '+break' not in one_week.model
+    assert one_week.path.mean() < 30
+    # nor a rise this item has seen before (a promotion every quarter)
+    again = rise.copy()
+    for start in (100, 190, 280, 370):
+        again[start:start + 14] = rng.poisson(60, 14)
+    seen = forecast_demand(again, flags, TODAY, 30, 14)
+    assert '+break' not in seen.model
+    batch = forecast_demand_batch(np.vstack((rise, promo, again)),
+        np.vstack((flags, np.zeros(n, bool), flags)), TODAY, [30] * 3,
+        [14] * 3)
+    for one, other in zip((fc, one_week, seen), batch):
+        assert one.model == other.model
+        np.testing.assert_allclose(one.path, other.path, rtol=1e-7,
+            atol=1e-9)
+
+
 # --------------------------------------------------------------------------
 # Helpers of the batch code
 # --------------------------------------------------------------------------
