@@ -752,12 +752,17 @@ def dampen(old, new, threshold=0.05, max_change=0.5, min_abs_change=0.0,
         new: freshly computed value (>= 0).
         threshold: relative change (of ``old``) below which ``old`` is kept.
         max_change: largest relative change per run: the result lies in
-            ``[old * (1 - max_change), old * (1 + max_change)]`` (without
-            ``reference``).
+            ``[old - step, old + step]`` with ``step = max_change *
+            max(old, new, reference)``, and never beyond ``new`` nor
+            below 0.  A fall moves by at most ``max_change`` of the old
+            value, a rise by at most ``max_change`` of the new one (with
+            0.5: a value at most doubles at once; from next to 0 it
+            reaches half the new value in one run, not in many runs of
+            +50 % of next to nothing).
         min_abs_change: absolute change below which ``old`` is kept.
-        reference: the largest change is ``max_change`` times the larger
-            of ``old`` and ``reference`` (and the result is never below
-            0): the result lies in ``[old - step, old + step]``.
+        reference: a value the step may also be relative to (the
+            reorder point's order quantity, see
+            :func:`dampen_order_point`).
 
     Returns:
         The value to apply.  Without an old value (``None``) or when the old
@@ -774,7 +779,7 @@ def dampen(old, new, threshold=0.05, max_change=0.5, min_abs_change=0.0,
     change = new - old
     if abs(change) < max(threshold * old, min_abs_change):
         return float(old)
-    step = max_change * max(old, reference)
+    step = max_change * max(old, new, reference)
     lo = max(old - step, 0.0)
     hi = old + step
     return float(min(max(new, lo), hi))
@@ -803,10 +808,10 @@ def dampen_order_point(old_min, old_target, new_min, new_target,
     Each value is dampened with :func:`dampen`, the reorder point with the
     order quantity in force (``old_target - old_min``) as its
     ``reference``: a reorder point far below its order quantity (a slow
-    or seasonal item) moves by up to ``max_change`` of that quantity per
-    run, not only of itself.  The gap ``target - min`` is then kept at
-    least ``new_target - new_min`` capped like the values, so that the
-    order-up-to level stays above the reorder point.
+    or seasonal item) moves by up to ``max_change`` of the larger of that
+    quantity and its old and new values per run.  The gap ``target -
+    min`` is then kept at least ``new_target - new_min`` capped like the
+    values, so that the order-up-to level stays above the reorder point.
 
     The dampening is against noise, not against the calendar: the values
     in force are first carried along the yearly season, multiplied by

@@ -487,16 +487,22 @@ class TuningTestCase(unittest.TestCase):
         # below the threshold: kept exactly
         self.assertEqual(
             apply_levels(10, 30, 10.3, 30.5, 1, 10, 0.05, 0.5), (10, 30))
-        # capped at +50 %: of the order quantity in force (20) for the
-        # minimum, which is smaller, of itself for the target and the gap
+        # a rise moves by up to 50 % of the new value: 30 more for the
+        # minimum (40 → 30, its order quantity of 20 is smaller), 50 for
+        # the target (100 → 80), 30 for the gap (60 → 50)
         self.assertEqual(
-            apply_levels(10, 30, 40, 100, 1, 10, 0.05, 0.5), (20, 50))
-        # capped at -50 % the same way
+            apply_levels(10, 30, 40, 100, 1, 10, 0.05, 0.5), (30, 80))
+        # a fall by up to 50 % of the old value (of the order quantity in
+        # force for the minimum)
         self.assertEqual(
             apply_levels(10, 30, 0, 0, 1, 1, 0.05, 0.5), (0, 15))
-        # the season doubled the demand: capped around twice the old
+        # up to twice the old value at once
         self.assertEqual(
-            apply_levels(10, 30, 60, 120, 1, 10, 0.05, 0.5, 2.0), (40, 100))
+            apply_levels(10, 30, 14, 40, 1, 10, 0.05, 0.5), (14, 44))
+        # the season doubled the demand: capped around twice the old
+        # (20, 60): the minimum by 30 (half of 60), the target reached
+        self.assertEqual(
+            apply_levels(10, 30, 60, 120, 1, 10, 0.05, 0.5, 2.0), (50, 120))
         # within the threshold of the old values carried along the season
         self.assertEqual(
             apply_levels(10, 30, 20.5, 60.5, 1, 10, 0.05, 0.5, 2.0),

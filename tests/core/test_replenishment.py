@@ -258,17 +258,26 @@ def test_dampening_bounds(old, new, threshold, max_change):
     if abs(new - old) < threshold * old:
         assert out == old
     else:
-        assert abs(out - old) <= max_change * old * (1 + 1e-12) + 1e-12
+        # a fall by at most max_change of the old value, a rise by at
+        # most max_change of the new one
+        assert abs(out - old) <= max_change * max(old, new) * (1 + 1e-12) \
+            + 1e-12
         # moves towards the new value, never beyond it
         assert min(old, new) - 1e-9 <= out <= max(old, new) + 1e-9
+        if out != new:
+            assert abs(out - old) == pytest.approx(
+                max_change * max(old, new))
 
 
 def test_dampening_without_old_value_and_abs_threshold():
     assert dampen(None, 12.5) == 12.5
     assert dampen(0, 3) == 3
     assert dampen(100, 100.9, threshold=0, min_abs_change=1) == 100
-    assert dampen(100, 400, max_change=0.5) == 150
+    assert dampen(100, 400, max_change=0.5) == 300
+    assert dampen(100, 180, max_change=0.5) == 180
     assert dampen(100, 10, max_change=0.5) == 50
+    # from next to nothing: half the new value at once
+    assert dampen(0.01, 60, max_change=0.5) == pytest.approx(30.01)
 
 
 @FAST
@@ -279,11 +288,11 @@ def test_dampened_order_point_keeps_target_above_min(a, b, c, d):
     new_min, new_target = min(c, d), max(c, d)
     s, big_s = dampen_order_point(old_min, old_target, new_min, new_target)
     assert big_s >= s
-    # the reorder point moves by up to half of the larger of itself and
-    # the order quantity in force
+    # the reorder point moves by up to half of the larger of its old and
+    # new values and the order quantity in force
     assert s == dampen(old_min, new_min, reference=old_target - old_min)
     if old_min > 0 and abs(new_min - old_min) >= 0.05 * old_min:
-        step = 0.5 * max(old_min, old_target - old_min)
+        step = 0.5 * max(old_min, new_min, old_target - old_min)
         assert abs(s - old_min) <= step * (1 + 1e-12) + 1e-12
         assert min(old_min, new_min) - 1e-9 <= s <= max(old_min, new_min) \
             + 1e-9
@@ -291,7 +300,10 @@ def test_dampened_order_point_keeps_target_above_min(a, b, c, d):
 
 def test_reorder_point_far_below_its_lot_moves_by_half_the_lot():
     # off-season: reorder point 2, order quantity 280; the season starts
-    assert dampen_order_point(2, 282, 200, 480) == (142, 423)
+    assert dampen_order_point(2, 282, 200, 480) == (142, 480)
+    # the order quantity next to nothing too (an item whose demand had
+    # stopped comes back): half the new values at once
+    assert dampen_order_point(1, 2, 60, 195) == (31, 99.5)
 
 
 @FAST
@@ -313,7 +325,7 @@ def test_dampening_follows_the_season(a, b, c, d, old_index, new_index):
     carried = old_min * season
     lot = old_target * season - carried
     if carried > 0:
-        step = 0.5 * max(carried, lot)
+        step = 0.5 * max(carried, new_min, lot)
         assert carried - step - 1e-9 <= s <= carried + step + 1e-9
     assert s == dampen(carried, new_min, reference=lot)
 
