@@ -743,32 +743,31 @@ def _level_break(y, m, factor, level, slope, u, n):
     # sums over the last d days, d = 0..back
     tail_f = _cum0(mf_tail[::-1])
     tail_y = _cum0((m[n - back:n] * y[n - back:n])[::-1])
-    tail_uf = _cum0((mf_tail * u[n - back:n])[::-1]) \
-        if slope is not None else None
-
-    def forecast(ago, days):
-        # the forecast made ``ago`` days ago of its first ``days`` days
-        total = level[n - ago] * (tail_f[ago] - tail_f[ago - days])
-        if slope is not None:
-            total = total + slope[n - ago] * (
-                tail_uf[ago] - tail_uf[ago - days])
-        return total
-
     weight_now = tail_f[recent]
-    fc_now = forecast(recent, recent)
+    level_then = level[n - recent]
+    fc_now = level_then * weight_now
+    if slope is not None:
+        tail_uf = _cum0((mf_tail * u[n - back:n])[::-1])
+        fc_now = fc_now + slope[n - recent] * tail_uf[recent]
     actual_now = tail_y[recent]
     # ratio below BREAK_RATIO, without dividing (fc_now may be 0)
     candidate = (actual_now < BREAK_RATIO * fc_now) & (weight_now > 0)
     if m[n - r:n].sum() < 4:
         candidate[:] = False
     # the last two weeks, each against the forecast made at its start
-    week_fc = np.array([forecast(r, r), forecast(2 * r, r)])
-    week_y = np.array([tail_y[r], tail_y[2 * r] - tail_y[r]])
-    week_w = np.array([tail_f[r], tail_f[2 * r] - tail_f[r]])
-    seen = week_w > 0
-    rose = bool(seen.any() and np.all(~seen | (
-                (week_y > RISE_RATIO * week_fc) & (week_fc > 0))))
-    if not candidate.any() and not rose:
+    # (plain floats: most items stop here)
+    weeks = [(float(actual_now[0]), float(fc_now[0]), float(weight_now[0]))]
+    fc_before = level_then[1] * (weight_now[1] - weight_now[0])
+    if slope is not None:
+        fc_before = fc_before + slope[n - 2 * r] * (
+            tail_uf[2 * r] - tail_uf[r])
+    weeks.append((float(actual_now[1] - actual_now[0]), float(fc_before),
+            float(weight_now[1] - weight_now[0])))
+    weeks = [week for week in weeks if week[2] > 0]
+    rose = bool(weeks) and all(
+        fc_week > 0 and actual > RISE_RATIO * fc_week
+        for actual, fc_week, _ in weeks)
+    if not rose and not candidate.any():
         return None
     mf = m * factor[:n]
     cmf = _cum0(mf)
@@ -789,8 +788,11 @@ def _level_break(y, m, factor, level, slope, u, n):
         if passed.size:
             i = passed[np.argmin(ratio_now[passed])]
             return float(actual_now[i] / weight_now[i])
-    if rose and np.all(~seen | (week_y > past.max() * week_fc)):
-        return float(week_y.sum() / week_w.sum())
+    if rose:
+        ceiling = float(past.max())
+        if all(actual > ceiling * fc_week for actual, fc_week, _ in weeks):
+            return sum(week[0] for week in weeks) / sum(
+                week[2] for week in weeks)
     return None
 
 
