@@ -2253,6 +2253,9 @@ def _result(forecast, lead_time, review_period, protection_days,
             protection_demand, safety_stock, method, 100 * fill_rate,
             100 * expected_fill, eoq if math.isfinite(eoq) else float('inf'),
             quantity, reorder_point, order_up_to))
+    if forecast.model.endswith('+break'):
+        text += (" The demand of the last weeks broke away from the model"
+            " (a sudden drop or rise): its level is reset to that demand.")
     if full_quantity is not None and quantity < full_quantity:
         text += (" The order quantity is cut from %.4g: at the reorder"
             " point's floor (the lead-time demand) a smaller lot still"

@@ -341,6 +341,31 @@ def test_season_ratio_without_an_index():
         dampen_order_point(10, 20, 10, 20, season=0.0)
 
 
+def test_reorder_point_follows_a_rise_of_the_demand():
+    # demand triples twelve days before today: the level is reset, the
+    # explanation says so, and the reorder point covers the new demand
+    # over the lead time; the batch entry point agrees
+    rng = np.random.default_rng(12)
+    n = 500
+    sales = rng.poisson(20, n).astype(float)
+    sales[-12:] = rng.poisson(60, 12)
+    r = call(sales, quoted_lead_time=14)
+    e = r.explanation
+    assert e.model.endswith('+break')
+    assert 'broke away' in e.text
+    assert r.reorder_point > 14 * 50
+    steady = call(rng.poisson(20, n).astype(float), quoted_lead_time=14)
+    assert '+break' not in steady.explanation.model
+    assert 'broke away' not in steady.explanation.text
+    assert steady.reorder_point < 14 * 30
+    from core.replenishment import compute_order_points
+    batch = compute_order_points(
+        [sales], [[False] * n], [[]], [14], [10.0], [1], [0], [0.95], 1,
+        [30.0], 0.25, TODAY)
+    assert batch[0].reorder_point == pytest.approx(r.reorder_point)
+    assert batch[0].explanation.text == e.text
+
+
 def test_seasonal_index_rises_before_the_season():
     # sold only in a season of 40 % of the year, which starts in a few
     # days: the index of the coming weeks is far above the year's mean; a
