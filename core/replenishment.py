@@ -813,11 +813,14 @@ def dampen_order_point(old_min, old_target, new_min, new_target,
     min`` is then kept at least ``new_target - new_min`` capped like the
     values, so that the order-up-to level stays above the reorder point.
 
-    The dampening is against noise, not against the calendar: the values
-    in force are first carried along the yearly season, multiplied by
-    ``season`` (:func:`season_ratio` of the seasonal index they were set
-    for and the new one), so that an item whose fitted season starts is
-    not held at half a step per run behind it.
+    The dampening is against noise, not against the calendar: the
+    reorder point in force is first carried along the yearly season,
+    multiplied by ``season`` (:func:`season_ratio` of the seasonal index
+    it was set for and the new one), so that an item whose fitted season
+    starts is not held at half a step per run behind it; the order
+    quantity in force (``old_target - old_min``) is kept as it is (it
+    follows three months of demand under a square root, not the coming
+    lead time).
 
     Args:
         old_min: reorder point in force (or ``None``).
@@ -834,11 +837,14 @@ def dampen_order_point(old_min, old_target, new_min, new_target,
         raise ValueError("new_target must be >= new_min")
     if not season > 0 or not math.isfinite(season):
         raise ValueError("season must be a positive number")
-    if season != 1.0:
-        if old_min is not None:
-            old_min = old_min * season
-        if old_target is not None:
-            old_target = old_target * season
+    if season != 1.0 and old_min is not None:
+        # the reorder point follows the demand of the coming lead time,
+        # the order quantity that of three months under a square root:
+        # only the reorder point is carried, the lot stays as it is
+        lot = old_target - old_min if old_target is not None else None
+        old_min = old_min * season
+        if lot is not None:
+            old_target = old_min + lot
     # the reorder point moves by up to max_change of the order quantity
     # in force when it is smaller (a season starting from next to 0)
     reference = max(old_target - old_min, 0.0) \

@@ -499,14 +499,15 @@ class TuningTestCase(unittest.TestCase):
         # up to twice the old value at once
         self.assertEqual(
             apply_levels(10, 30, 14, 40, 1, 10, 0.05, 0.5), (14, 44))
-        # the season doubled the demand: capped around twice the old
-        # (20, 60): the minimum by 30 (half of 60), the target reached
+        # the season doubled the demand: the minimum is carried to 20,
+        # the order quantity of 20 kept (target 40); then capped: the
+        # minimum by 30 (half of 60), the target by 60 (half of 120)
         self.assertEqual(
-            apply_levels(10, 30, 60, 120, 1, 10, 0.05, 0.5, 2.0), (50, 120))
-        # within the threshold of the old values carried along the season
+            apply_levels(10, 30, 60, 120, 1, 10, 0.05, 0.5, 2.0), (50, 100))
+        # within the threshold of the values carried along the season
         self.assertEqual(
-            apply_levels(10, 30, 20.5, 60.5, 1, 10, 0.05, 0.5, 2.0),
-            (20, 60))
+            apply_levels(10, 30, 20.5, 40.5, 1, 10, 0.05, 0.5, 2.0),
+            (20, 40))
 
     def test_array_values(self):
         "Test the reading of PostgreSQL's binary arrays of the history"

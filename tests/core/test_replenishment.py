@@ -320,10 +320,12 @@ def test_dampening_follows_the_season(a, b, c, d, old_index, new_index):
     s, big_s = dampen_order_point(old_min, old_target, new_min, new_target,
         season=season)
     assert big_s >= s
-    # the bounds of the dampening hold around the values carried along
-    # the season
+    # the bounds of the dampening hold around the reorder point carried
+    # along the season, with the order quantity in force as it is
     carried = old_min * season
-    lot = old_target * season - carried
+    lot = old_target - old_min
+    assert big_s == dampen_order_point(carried, carried + lot, new_min,
+        new_target)[1]
     if carried > 0:
         step = 0.5 * max(carried, new_min, lot)
         assert carried - step - 1e-9 <= s <= carried + step + 1e-9
