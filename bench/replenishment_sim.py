@@ -33,13 +33,15 @@ on order) <= reorder point an order up to the order-up-to level is placed,
 rounded up to the pack multiple and at least the MOQ; it arrives at the end
 of day ``order day + lead time``.  Unserved demand is lost.  Stockout flag
 of a day = on hand reached 0 that day.  Warm-up: established items have a
-year of history before the simulation (with a few stockout episodes), new
-products one month; the simulation runs 455 days and measures the last 365.
+year of history before the simulation (with a few stockout episodes;
+``--history-days`` sets it, two years giving a yearly profile from the
+start), new products one month; the simulation runs 455 days and measures
+the last 365.
 
 Usage::
 
     python3 bench/replenishment_sim.py [--seeds 1 2 3] [--items-per-family N]
-        [--quick] [--speed] [--no-dampen] [--jobs J]
+        [--quick] [--speed] [--no-dampen] [--jobs J] [--history-days D]
 """
 import argparse
 import math
@@ -182,14 +184,15 @@ def _mean_path(family, rng, days, h0):
     return m, p, theta
 
 
-def make_items(seed, per_family, families=FAMILIES):
+def make_items(seed, per_family, families=FAMILIES,
+        history_days=HISTORY_DAYS):
     """Generate the items of one seed (dict of arrays)."""
     rng = np.random.default_rng(seed)
     items = []
     for family in families:
         for _ in range(per_family):
             h0 = NEW_HISTORY_DAYS if family == 'new_product' \
-                else HISTORY_DAYS
+                else history_days
             days = h0 + SIM_DAYS
             m, p, theta = _mean_path(family, rng, days, h0)
             if family == 'long_lead_time':
@@ -343,8 +346,9 @@ def prehistory(items, rng):
 def run_seed(args):
     seed, per_family, dampening, samples = args[:4]
     families_run = args[4] if len(args) > 4 else FAMILIES
+    history_days = args[5] if len(args) > 5 else HISTORY_DAYS
     rng = np.random.default_rng(seed + 1000)
-    items = make_items(seed, per_family, families_run)
+    items = make_items(seed, per_family, families_run, history_days)
     prehistory(items, rng)
     n = len(items)
     base_date = date(2021, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
@@ -484,6 +488,7 @@ def run_seed(args):
         'orders': orders.sum(1) / n,
     }
     result['_speed'] = (calls, call_time)
+    result['_history'] = history_days
     return seed, result
 
 
@@ -561,7 +566,7 @@ def report(results):
     spent = sum(results[s]['_speed'][1] for s in seeds)
     print("batch entry point inside the simulation: %d items, %.2f ms/item"
         " (history up to %d days)" % (calls, 1000 * spent / max(calls, 1),
-            HISTORY_DAYS + SIM_DAYS))
+            max(results[s]['_history'] for s in seeds) + SIM_DAYS))
 
 
 def speed(items=2000, days=730):
@@ -625,6 +630,10 @@ def main(argv=None):
     parser.add_argument('--jobs', type=int, default=min(2, os.cpu_count()))
     parser.add_argument('--samples', type=int, default=2000,
         help="oracle Monte-Carlo samples per item and week")
+    parser.add_argument('--history-days', type=int, default=HISTORY_DAYS,
+        help="days of history of the established items before the "
+        "simulation (default %(default)s; 730 gives them a yearly "
+        "profile from the start)")
     parser.add_argument('--families', nargs='+', default=None,
         help="families to simulate (default: the 12 families); "
         "'held_out' for %s" % (', '.join(HELD_OUT_FAMILIES),))
@@ -651,7 +660,10 @@ def main(argv=None):
                     parser.error("unknown family %r" % fam)
                 families.append(fam)
         families = tuple(families)
-    jobs = [(s, per_family, not args.no_dampen, samples, families)
+    if args.history_days < 60:
+        parser.error("--history-days must be at least 60")
+    jobs = [(s, per_family, not args.no_dampen, samples, families,
+            args.history_days)
         for s in seeds]
     if args.jobs > 1 and len(jobs) > 1:
         with Pool(min(args.jobs, len(jobs))) as pool:
@@ -659,8 +671,10 @@ def main(argv=None):
     else:
         results = dict(map(run_seed, jobs))
     print("replenishment_sim: seeds %s, %d items per family x %d families,"
-        " %d simulated days (last %d measured), dampening %s, %.0f s" % (
-            seeds, per_family, len(families), SIM_DAYS, MEASURE_DAYS,
+        " %d days of history, %d simulated days (last %d measured),"
+        " dampening %s, %.0f s" % (
+            seeds, per_family, len(families), args.history_days, SIM_DAYS,
+            MEASURE_DAYS,
             'on' if not args.no_dampen else 'off',
             time.perf_counter() - start))
     report(results)
