@@ -26,7 +26,13 @@ minimum order quantities, through three policies:
     + review period by Monte-Carlo from the true process, takes the
     smallest reorder point whose expected units short per cycle are at most
     ``(1 - target) * Q`` and orders the EOQ of the true demand rate (same
-    rounding to pack and MOQ as everybody).
+    rounding to pack and MOQ as everybody).  A change at a random date (a
+    drop of the demand, a step, the start of a ramp, a promotion) is part
+    of the process' realisation, not of its distribution: the oracle knows
+    it from the day it starts, not before; large orders on random days are
+    known by their probability and size.  ``--clairvoyant`` gives it the
+    realised path instead (it then lowers its stock one lead time before a
+    drop, which no forecast from history can do).
 
 Inventory: periodic review every day; when inventory position (on hand +
 on order) <= reorder point an order up to the order-up-to level is placed,
@@ -42,6 +48,7 @@ Usage::
 
     python3 bench/replenishment_sim.py [--seeds 1 2 3] [--items-per-family N]
         [--quick] [--speed] [--no-dampen] [--jobs J] [--history-days D]
+        [--families F ...] [--clairvoyant]
 """
 import argparse
 import math
@@ -90,12 +97,31 @@ POLICIES = ('tuned', 'static', 'oracle')
 # Item generator
 # --------------------------------------------------------------------------
 
+def _held(m, day):
+    """``m`` up to ``day`` (excluded), then its last value held flat."""
+    day = min(max(int(day), 1), m.size)
+    return np.concatenate((m[:day], np.full(m.size - day, m[day - 1])))
+
+
 def _mean_path(family, rng, days, h0):
-    """True expected daily demand over all days, plus (p, theta)."""
+    """True expected daily demand over all days, plus (p, theta) and what
+    the oracle knows of it.
+
+    ``known`` lists ``(day, path)``: from ``day`` on the oracle knows the
+    expected demand ``path``.  A change at a random date (a drop, a step,
+    the start of a ramp, a promotion) is known from the day it starts,
+    not before: no history, however long, could tell it.  Everything that
+    follows a rule (level, trend, weekly and yearly seasonality, a launch
+    curve) is known from the start.  ``burst`` is ``(probability, mean
+    size)`` of large orders on random days, known only in distribution.
+    """
     k = np.arange(days, dtype=float)
     base = math.exp(rng.uniform(math.log(1.0), math.log(60.0)))
     p, theta = 1.0, rng.uniform(0.2, 2.0)
     phase = rng.uniform(0, 365.25)
+    change = None
+    known = None
+    burst = None
 
     def weekly():
         prof = np.array([1, 1, 1, 1, 1, rng.uniform(0, 1.2),
@@ -145,26 +171,39 @@ def _mean_path(family, rng, days, h0):
         k0 = h0 + rng.uniform(60, 360)
         width = rng.uniform(7, 40)
         m = base * (1 + (ratio - 1) / (1 + np.exp(-(k - k0) / width)))
+        change = k0 - 2 * width
     elif family == 'decline':
         k0 = h0 + rng.uniform(60, 360)
         after = rng.uniform(0.0, 0.3)
         m = base * np.where(k < k0, 1.0, after)
+        change = math.ceil(k0)
     elif family == 'erratic':
         m = np.full(days, base)
         theta = rng.uniform(3.0, 10.0) * max(1.0, base / 10)
     elif family == 'promo':
         m = np.full(days, base)
+        promos = []
         for start in rng.uniform(0, days - 14, int(days / 365 * 4) + 1):
             length = int(rng.integers(5, 15))
             a = int(start)
-            m[a:a + length] *= rng.uniform(2.0, 5.0)
+            factor = rng.uniform(2.0, 5.0)
+            m[a:a + length] *= factor
+            promos.append((a, length, factor))
+        path = np.full(days, base)
+        known = [(0, path)]
+        for a, length, factor in sorted(promos):
+            path = path.copy()
+            path[a:a + length] *= factor
+            known.append((a, path))
     elif family == 'step_up':
         k0 = h0 + rng.uniform(60, 360)
         m = base * np.where(k < k0, 1.0, rng.uniform(1.5, 3.0))
+        change = math.ceil(k0)
     elif family == 'ramp_to_zero':
         k0 = h0 + rng.uniform(0, 120)
         k1 = k0 + rng.uniform(200, 400)
         m = base * np.clip((k1 - k) / (k1 - k0), 0.0, 1.0)
+        change = math.ceil(k0)
     elif family == 'in_season':
         # sold only in its season (garden, heating): nothing for months
         season = rng.uniform(0.25, 0.6)
@@ -176,12 +215,19 @@ def _mean_path(family, rng, days, h0):
         m = base * shape / max(shape.mean(), 1e-9) * season
     elif family == 'bulk':
         # a steady counter trade plus a few large orders of trade customers
-        m = np.full(days, base)
-        big = rng.random(days) < rng.uniform(0.01, 0.04)
-        m = m + big * base * rng.uniform(10.0, 30.0)
+        draws = rng.random(days)
+        chance = rng.uniform(0.01, 0.04)
+        size = base * rng.uniform(10.0, 30.0)
+        m = base + (draws < chance) * size
+        known = [(0, np.full(days, base))]
+        burst = (chance, size)
     else:
         raise ValueError(family)
-    return m, p, theta
+    if known is None:
+        known = [(0, m)]
+        if change is not None:
+            known = [(0, _held(m, change)), (int(change), m)]
+    return m, p, theta, known, burst
 
 
 def make_items(seed, per_family, families=FAMILIES,
@@ -194,7 +240,7 @@ def make_items(seed, per_family, families=FAMILIES,
             h0 = NEW_HISTORY_DAYS if family == 'new_product' \
                 else history_days
             days = h0 + SIM_DAYS
-            m, p, theta = _mean_path(family, rng, days, h0)
+            m, p, theta, known, burst = _mean_path(family, rng, days, h0)
             if family == 'long_lead_time':
                 lt_mean = rng.uniform(30, 75)
                 lt_cv = rng.uniform(0.2, 0.5)
@@ -215,6 +261,7 @@ def make_items(seed, per_family, families=FAMILIES,
                     max(pack, rng.uniform(5, 30) * mean_rate), pack)
             items.append(dict(
                     family=family, h0=h0, m=m, p=p, theta=theta,
+                    known=known, burst=burst,
                     demand=demand, lt_mean=lt_mean, lt_cv=lt_cv,
                     quoted=max(1.0, round(lt_mean * rng.uniform(0.8, 1.1))),
                     cost=math.exp(rng.uniform(math.log(2), math.log(200))),
@@ -245,13 +292,27 @@ def order_quantity(rate, item):
     return round_order_quantity(wanted, item['pack'], item['moq'])
 
 
-def undershoot(rng, item, day, size):
+def known_path(item, day):
+    """Expected daily demand as the oracle knows it at the end of ``day``."""
+    path = item['known'][0][1]
+    for start, later in item['known'][1:]:
+        if start > day:
+            break
+        path = later
+    return path
+
+
+def undershoot(rng, item, path, day, size):
     """True undershoot below s: uniform fraction of a size-biased draw of
     the review-period (one day) demand at ``day``."""
-    m = item['m'][min(day, item['m'].size - 1)]
+    m = path[min(day, path.size - 1)]
     p, theta = item['p'], item['theta']
     pool = 4 * size
-    lam = rng.gamma(max(m / (p * theta), 1e-12), theta, pool)
+    m = np.full(pool, m)
+    if item['burst']:
+        chance, burst = item['burst']
+        m += (rng.random(pool) < chance) * burst
+    lam = rng.gamma(np.maximum(m / (p * theta), 1e-12), theta)
     z = np.where(rng.random(pool) < p, rng.poisson(lam), 0).astype(float)
     total = z.sum()
     if total <= 0:
@@ -273,7 +334,7 @@ def oracle_points(items, day_index, targets, rng, samples):
     mean_under = np.zeros(n_items)
     for i, it in enumerate(items):
         d = day_index[i]
-        m = it['m']
+        m = known_path(it, d)
         window = m[d + 1:d + 1 + hmax]
         if window.size < hmax:
             window = np.concatenate(
@@ -286,12 +347,17 @@ def oracle_points(items, day_index, targets, rng, samples):
         else:
             occ = rng.binomial(h, p)
             shape = occ * (cm[h] / h) / (p * theta)
+        if it['burst']:
+            chance, burst = it['burst']
+            shape = shape + rng.binomial(h, chance) * burst / theta
         lam = rng.gamma(np.maximum(shape, 1e-12), theta)
-        under = undershoot(rng, it, d + 1, samples)
+        under = undershoot(rng, it, m, d + 1, samples)
         xs[i] = rng.poisson(lam) + under
         mean_under[i] = under.mean()
         rate = float(m[d + 1:d + 1 + EOQ_RATE_DAYS].mean()) \
             if d + 1 < m.size else float(m[-1])
+        if it['burst']:
+            rate += it['burst'][0] * it['burst'][1]
         big_s[i] = order_quantity(rate, it)
     for i in range(n_items):
         if big_s[i] > 0:
@@ -347,8 +413,13 @@ def run_seed(args):
     seed, per_family, dampening, samples = args[:4]
     families_run = args[4] if len(args) > 4 else FAMILIES
     history_days = args[5] if len(args) > 5 else HISTORY_DAYS
+    clairvoyant = args[6] if len(args) > 6 else False
     rng = np.random.default_rng(seed + 1000)
     items = make_items(seed, per_family, families_run, history_days)
+    if clairvoyant:
+        for it in items:
+            it['known'] = [(0, it['m'])]
+            it['burst'] = None
     prehistory(items, rng)
     n = len(items)
     base_date = date(2021, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
@@ -634,6 +705,9 @@ def main(argv=None):
         help="days of history of the established items before the "
         "simulation (default %(default)s; 730 gives them a yearly "
         "profile from the start)")
+    parser.add_argument('--clairvoyant', action='store_true',
+        help="the oracle knows the realised demand path, random changes "
+        "included, before they happen")
     parser.add_argument('--families', nargs='+', default=None,
         help="families to simulate (default: the 12 families); "
         "'held_out' for %s" % (', '.join(HELD_OUT_FAMILIES),))
@@ -663,7 +737,7 @@ def main(argv=None):
     if args.history_days < 60:
         parser.error("--history-days must be at least 60")
     jobs = [(s, per_family, not args.no_dampen, samples, families,
-            args.history_days)
+            args.history_days, args.clairvoyant)
         for s in seeds]
     if args.jobs > 1 and len(jobs) > 1:
         with Pool(min(args.jobs, len(jobs))) as pool:
@@ -672,10 +746,12 @@ def main(argv=None):
         results = dict(map(run_seed, jobs))
     print("replenishment_sim: seeds %s, %d items per family x %d families,"
         " %d days of history, %d simulated days (last %d measured),"
-        " dampening %s, %.0f s" % (
+        " dampening %s, oracle %s, %.0f s" % (
             seeds, per_family, len(families), args.history_days, SIM_DAYS,
             MEASURE_DAYS,
             'on' if not args.no_dampen else 'off',
+            'clairvoyant' if args.clairvoyant else 'learns random changes'
+            ' when they start',
             time.perf_counter() - start))
     report(results)
     return 0
