@@ -76,8 +76,9 @@ ERROR_HALF_LIFE = 120.0
 # Half-life (days) of the weight of past errors in the model's bias.
 BIAS_HALF_LIFE = 45.0
 # Bandwidth (natural log of the level ratio) of the weight of past windows
-# by their level (see _level_kernel).
-LEVEL_BANDWIDTH = 1.0
+# by their level, and the least weight a window keeps (see _level_kernel).
+LEVEL_BANDWIDTH = 0.5
+LEVEL_FLOOR = 0.02
 # Days of past origins and their number (thinned) for the window errors.
 ERROR_SPAN = 365
 ERROR_ORIGINS = 160
@@ -1250,12 +1251,15 @@ def _level_kernel(fc, future):
     growth is a relative error that the rescaling multiplies).  Windows
     are weighted by a Gaussian kernel in ``log(forecast)`` of bandwidth
     ``LEVEL_BANDWIDTH`` (one unit added to both sums for small counts):
-    half or twice the coming level keeps 79 % of the weight, a fifth
-    27 %.
+    1.5 times or two thirds of the coming level keeps 72 % of the weight,
+    half or twice 38 %, a promotion at five times the level
+    ``LEVEL_FLOOR`` (2 %).  The floor keeps a level never seen before (a
+    step far above the past) from resting on the few nearest windows:
+    when every window is far, they count alike.
     """
     with np.errstate(invalid='ignore', divide='ignore'):
         d = np.log((fc + 1.0) / (future + 1.0)) / LEVEL_BANDWIDTH
-    return np.exp(-0.5 * d * d)
+    return np.maximum(np.exp(-0.5 * d * d), LEVEL_FLOOR)
 
 
 def _variance_fit(fc, err, valid, axis):

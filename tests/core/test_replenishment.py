@@ -951,3 +951,33 @@ def test_single_event_cap_bounds(seed, count, points, step):
         else:
             # no second event to compare with: nothing is capped
             assert (out[valid[:, j], j] == err[valid[:, j], j]).all()
+
+
+@FAST
+@given(st.floats(0.0, 1e4), st.floats(0.0, 1e4), st.floats(1.01, 50.0))
+def test_level_kernel_weighs_by_closeness_of_level(coming, window, ratio):
+    from core.replenishment import LEVEL_FLOOR, _level_kernel
+    same = _level_kernel(np.array([coming]), np.array([coming]))[0]
+    assert same == pytest.approx(1.0)
+    w = _level_kernel(np.array([window]), np.array([coming]))[0]
+    assert LEVEL_FLOOR <= w <= 1.0
+    # symmetric in the ratio of (level + 1), decreasing with the distance
+    up = (coming + 1.0) * ratio - 1.0
+    down = (coming + 1.0) / ratio - 1.0
+    further = (coming + 1.0) * ratio * 1.5 - 1.0
+    w_up, w_further = _level_kernel(np.array([up, further]),
+        np.array([coming, coming]))
+    if down >= 0:
+        w_down = _level_kernel(np.array([down]), np.array([coming]))[0]
+        assert w_down == pytest.approx(w_up)
+    assert w_further <= w_up
+    assert w_up < 1.0
+
+
+def test_level_kernel_values():
+    from core.replenishment import _level_kernel
+    coming = np.full(4, 99.0)
+    w = _level_kernel(np.array([149.0, 199.0, 49.0, 499.0]), coming)
+    # 1.5 times 72 %, twice and half 38 %, a promotion at five times the
+    # floor: its errors do not make the spread of the coming weeks
+    assert w == pytest.approx([0.7198, 0.3825, 0.3825, 0.02], abs=1e-4)
