@@ -78,6 +78,14 @@ BREAK_RATIO = 0.5
 # rise held for two weeks, not one order or one week of promotion).
 RISE_RATIO = 1.5
 BREAK_MIN_WINDOWS = 60
+# A season ahead: when the yearly profile puts the coming scoring window
+# SEASON_AHEAD times above (or below) the days the models were scored on,
+# and the demand did so at the same dates in each of the last
+# SEASON_YEARS years, the best yearly model is taken even if a model
+# without the profile scored better: the scored days (an off-season) could
+# not tell.  Seen once, a change may have been a promotion.
+SEASON_AHEAD = 1.25
+SEASON_YEARS = 2
 _BREAK_WINDOWS = np.array(BREAK_WINDOWS)
 # Syntetos-Boylan classification cut-offs.
 ADI_CUTOFF = 1.32
@@ -570,6 +578,8 @@ class DemandForecast:
             ``horizon`` days).
         n: number of history days used.
         censored: number of censored (stockout) days in that history.
+        season_ahead: whether the yearly model was taken for a change of
+            season ahead (see :func:`_season_ahead`), not for its score.
     """
     model: str
     error: float
@@ -585,6 +595,7 @@ class DemandForecast:
     _m: np.ndarray = None
     _model: _ModelPath = None
     _u: np.ndarray = None
+    season_ahead: bool = False
 
     def window_errors(self, lengths, max_origins=160, with_origins=False,
             span=365):
@@ -690,6 +701,47 @@ def _score_family(level, slope, factor, u, y, m, origins, length):
     fc = level[:, origins] * d_f + slope[:, origins] * d_uf
     err = (cy[ends] - cy[origins])[None, :] - np.maximum(fc, 0.0)
     return (err * err).mean(axis=1), float((cy[ends] - cy[origins]).mean())
+
+
+def _season_ahead(profile, y, m, base, n, first, days):
+    """Whether a change of season is ahead.
+
+    True when the yearly profile changes by ``SEASON_AHEAD`` or more (up
+    or down) from the scored days ``[first, n)`` to the coming ``days``
+    days, and the demand (relative to the weekly profile ``base``, valid
+    days ``m`` only) changed the same way between the same dates in each
+    of the last ``SEASON_YEARS`` years.
+    """
+    def ratio(a, b, c):
+        # mean demand over [b, c) relative to [a, b)
+        w = m[a:c] * base[a:c]
+        v = m[a:c] * y[a:c]
+        k = b - a
+        ref, new = float(w[:k].sum()), float(w[k:].sum())
+        if ref <= 0 or new <= 0:
+            return None
+        low = float(v[:k].sum()) / ref
+        high = float(v[k:].sum()) / new
+        if low <= 0:
+            return math.inf if high > 0 else None
+        return high / low
+
+    scored = float(profile[first:n].mean())
+    ahead = float(profile[n:n + days].mean())
+    if scored <= 0 or ahead <= 0:
+        return False
+    up = ahead / scored >= SEASON_AHEAD
+    if not up and ahead / scored > 1.0 / SEASON_AHEAD:
+        return False
+    for year in range(1, SEASON_YEARS + 1):
+        back = int(round(YEAR_DAYS * year))
+        if first - back < 0:
+            return False
+        past = ratio(first - back, n - back, n - back + days)
+        if past is None or (past < SEASON_AHEAD if up
+                else past > 1.0 / SEASON_AHEAD):
+            return False
+    return True
 
 
 def _level_break(y, m, factor, level, slope, u, n):
@@ -978,6 +1030,7 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
                     ylevel, yslope, [(x[1], x[2]) for x in y_specs]))
             yearly_fit = True
 
+    ahead = False
     if origins.size:
         scored = []
         mean_actual = 1.0
@@ -999,6 +1052,13 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
             (families[f][2][i], round(math.sqrt(v) / scale, 4))
             for v, f, i in scored)
         fam_index, row = best[1], best[2]
+        if fam_index == 0 and yearly_fit is not None and _season_ahead(
+                profile, y, m, base, n, int(origins[0]),
+                min(eval_days, horizon)):
+            best = min(x for x in scored if x[1] == 1)
+            fam_index, row = 1, best[2]
+            error = math.sqrt(best[0]) / scale
+            ahead = True
     else:
         fam_index, row = 0, (0 if intermittent else 1)
         error = math.nan
@@ -1026,7 +1086,7 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
     path.setflags(write=False)
     return DemandForecast(
         name, error, cand_errors, eval_days, label, weekly,
-        yearly, path, n, censored, y, m, chosen, u)
+        yearly, path, n, censored, y, m, chosen, u, ahead)
 
 
 # --------------------------------------------------------------------------
@@ -1474,6 +1534,13 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
             (families_names[f][i], round(sqrt(v) / scale, 4))
             for v, f, i in scored)
         fam_index, row = best[1], best[2]
+        ahead = fam_index == 0 and q is not None and _season_ahead(
+            profiles[j], y[j], m[j], base[j], n, int(lo[j]),
+            min(eval_days[j], horizons[j]))
+        if ahead:
+            best = min(x for x in scored if x[1] == 1)
+            fam_index, row = 1, best[2]
+            error = sqrt(best[0]) / scale
         h = horizons[j]
         end = n + h
         if fam_index == 1:
@@ -1510,4 +1577,4 @@ def _forecast_rows(results, rows, intermittent, y, m, base, weekly, labels,
         results[rows[j]] = frozen(DemandForecast,
             name, error, cand_errors, eval_days[j], labels[j],
             bool(weekly[j]), fam_index == 1, path, n, int(censored[j]),
-            y[j], m[j], chosen, u[:end])
+            y[j], m[j], chosen, u[:end], ahead)

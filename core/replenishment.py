@@ -2266,6 +2266,11 @@ def _result(forecast, lead_time, review_period, protection_days,
     if forecast.model.endswith('+break'):
         text += (" The demand of the last weeks broke away from the model"
             " (a sudden drop or rise): its level is reset to that demand.")
+    if forecast.season_ahead:
+        text += (" The yearly model is used although another model scored"
+            " better on the recent days: its profile puts a change of"
+            " season in the coming days, and the demand changed the same"
+            " way at these dates in each of the last two years.")
     if full_quantity is not None and quantity < full_quantity:
         text += (" The order quantity is cut from %.4g: at the reorder"
             " point's floor (the lead-time demand) a smaller lot still"

@@ -450,9 +450,9 @@ def test_fourier_fit_is_least_squares_per_order(k, seed, singular):
 def test_frozen_builds_the_dataclass():
     path = np.arange(3.0)
     args = ('level', 0.5, (('level', 0.5),), 7, 'smooth', False, False,
-        path, 10, 1, None, None, None, None)
+        path, 10, 1, None, None, None, None, False)
     built = frozen(DemandForecast, *args[:10], _y=None, _m=None,
-        _model=None, _u=None)
+        _model=None, _u=None, season_ahead=False)
     assert built.__dict__ == DemandForecast(*args).__dict__
     assert type(built) is DemandForecast
     with pytest.raises(Exception):
@@ -486,3 +486,64 @@ def test_item_sold_only_in_its_season():
         TODAY, [60, 60], [14, 14])
     assert batch[0].model == single.model
     assert np.allclose(batch[0].path, single.path, rtol=1e-7, atol=1e-9)
+
+
+def _peaked(n, peak_in, seed, once=False):
+    # 20 a day, a peak of x4 over about a month once a year, centred
+    # ``peak_in`` days after today, over-dispersed; ``once``: only the
+    # last year's peak (a promotion, not a season)
+    rng = np.random.default_rng(seed)
+    ordinals = np.array([day_of(n, i).toordinal() for i in range(n)])
+    peak = TODAY.toordinal() + peak_in
+    d = ((ordinals - peak + 182.6) % 365.25) - 182.6
+    bump = 3.0 * np.exp(-(d / 15.0) ** 2)
+    if once:
+        bump[ordinals < peak - 365 - 150] = 0.0
+    return rng.poisson(rng.gamma(20.0 * (1 + bump), 1.0)).astype(float)
+
+
+def test_season_ahead_takes_the_yearly_model(monkeypatch):
+    # two and a half years of history, today in the off-season three
+    # weeks before the peak: the last 91 days are flat, so the models
+    # without a profile score as well as the yearly ones (better, with
+    # the profile's ripples), but only the profile sees the peak coming
+    import core.demand
+    from core.demand import forecast_demand_batch
+    n = 900
+    coming = _peaked(n, 20, 1)
+    far = _peaked(n, 150, 1)
+    once = _peaked(n, 20, 1, once=True)
+    flags = np.zeros(n, bool)
+    fc = forecast_demand(coming, flags, TODAY, 60, 14)
+    assert fc.model.endswith('+yearly') and fc.yearly and fc.season_ahead
+    assert fc.path[:14].mean() > 2 * coming[-91:].mean()
+    from core.replenishment import compute_order_point
+    text = compute_order_point(coming, flags, [], 14, 10.0,
+        today=TODAY).explanation.text
+    assert 'change of season in the coming days' in text
+    assert 'change of season' not in compute_order_point(far, flags, [],
+        14, 10.0, today=TODAY).explanation.text
+    # the peak five months away: the choice of the scores stands; a peak
+    # seen only last year may have been a promotion: not taken ahead
+    fc_far = forecast_demand(far, flags, TODAY, 60, 14)
+    fc_once = forecast_demand(once, flags, TODAY, 60, 14)
+    assert not fc_once.yearly
+    assert fc_once.path[:14].mean() < 1.2 * once[-91:].mean()
+    batch = forecast_demand_batch(np.vstack((coming, far, once)),
+        np.vstack((flags, flags, flags)), TODAY, [60] * 3, [14] * 3)
+    assert not fc_far.season_ahead and not fc_once.season_ahead
+    for one, other in zip((fc, fc_far, fc_once), batch):
+        assert one.model == other.model
+        assert one.season_ahead == other.season_ahead
+        assert one.error == pytest.approx(other.error, rel=1e-7)
+        np.testing.assert_allclose(one.path, other.path, rtol=1e-7,
+            atol=1e-9)
+    monkeypatch.setattr(core.demand, 'SEASON_AHEAD', 1e9)
+    blind = forecast_demand(coming, flags, TODAY, 60, 14)
+    assert not blind.yearly
+    assert blind.path[:14].mean() < 1.2 * coming[-91:].mean()
+    assert forecast_demand(far, flags, TODAY, 60, 14).model == fc_far.model
+    # with one year required, last year's promotion is taken as a season
+    monkeypatch.setattr(core.demand, 'SEASON_AHEAD', 1.25)
+    monkeypatch.setattr(core.demand, 'SEASON_YEARS', 1)
+    assert forecast_demand(once, flags, TODAY, 60, 14).yearly

@@ -1,4 +1,4 @@
-"""What the simulator's oracle knows of the demand (bench/replenishment_sim.py)."""
+"""What the simulator's oracle knows (bench/replenishment_sim.py)."""
 import importlib.util
 import os
 
