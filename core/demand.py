@@ -714,6 +714,9 @@ def _season_ahead(profile, y, m, base, n, first, days):
     """
     def ratio(a, b, c):
         # mean demand over [b, c) relative to [a, b)
+        c = min(c, n)
+        if c <= b:
+            return None
         w = m[a:c] * base[a:c]
         v = m[a:c] * y[a:c]
         k = b - a

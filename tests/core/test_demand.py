@@ -547,3 +547,23 @@ def test_season_ahead_takes_the_yearly_model(monkeypatch):
     monkeypatch.setattr(core.demand, 'SEASON_AHEAD', 1.25)
     monkeypatch.setattr(core.demand, 'SEASON_YEARS', 1)
     assert forecast_demand(once, flags, TODAY, 60, 14).yearly
+
+
+def test_season_ahead_with_a_window_longer_than_a_year():
+    # a lead time of more than a year: the past years' windows end with
+    # the history
+    from core.demand import _season_ahead
+    n = 1100
+    y = _peaked(n, 20, 2)
+    ones = np.ones(n + 400)
+    profile = np.concatenate((np.ones(n), np.full(400, 2.0)))
+    first = n - 105
+    assert _season_ahead(profile, y, np.ones(n), ones, n, first, 14)
+    assert _season_ahead(profile, y, np.ones(n), ones, n, first, 400) in (
+        True, False)
+    # no change of the profile: never; the days before the peak
+    # out of stock in one of the two years: not seen twice
+    assert not _season_ahead(ones, y, np.ones(n), ones, n, first, 14)
+    m = np.ones(n)
+    m[n - 365:n - 351] = 0.0
+    assert not _season_ahead(profile, y, m, ones, n, first, 14)
