@@ -108,7 +108,8 @@ def _mean_path(family, rng, days, h0):
     the oracle knows of it.
 
     ``known`` lists ``(day, path)``: from ``day`` on the oracle knows the
-    expected demand ``path``.  A change at a random date (a drop, a step,
+    expected demand ``path`` (``None``: the drawn path up to the day it
+    looks, then held at that day's value).  A change at a random date (a drop, a step,
     the start of a ramp, a promotion) is known from the day it starts,
     not before: no history, however long, could tell it.  Everything that
     follows a rule (level, trend, weekly and yearly seasonality, a launch
@@ -226,7 +227,7 @@ def _mean_path(family, rng, days, h0):
     if known is None:
         known = [(0, m)]
         if change is not None:
-            known = [(0, _held(m, change)), (int(change), m)]
+            known = [(0, None), (int(change), m)]
     return m, p, theta, known, burst
 
 
@@ -299,6 +300,8 @@ def known_path(item, day):
         if start > day:
             break
         path = later
+    if path is None:
+        path = _held(item['m'], day + 1)
     return path
 
 
@@ -321,18 +324,22 @@ def undershoot(rng, item, path, day, size):
     return rng.random(size) * picked
 
 
-def oracle_points(items, day_index, targets, rng, samples):
-    """Reorder points / order-up-to of the oracle at a (per item) day."""
+def oracle_points(items, day_index, targets, rngs, samples):
+    """Reorder points / order-up-to of the oracle at a (per item) day.
+
+    ``rngs``: one random generator per item, so that what the oracle knows
+    of one item does not change the draws of the others."""
     n_items = len(items)
     s_out = np.zeros(n_items)
     big_s = np.zeros(n_items)
-    lt = np.stack([sample_lead_time(rng, it['lt_mean'], it['lt_cv'], samples)
-            for it in items])
+    lt = np.stack([sample_lead_time(r, it['lt_mean'], it['lt_cv'], samples)
+            for r, it in zip(rngs, items)])
     horizon = lt
     hmax = int(horizon.max())
     xs = np.zeros((n_items, samples))
     mean_under = np.zeros(n_items)
     for i, it in enumerate(items):
+        rng = rngs[i]
         d = day_index[i]
         m = known_path(it, d)
         window = m[d + 1:d + 1 + hmax]
@@ -471,7 +478,7 @@ def run_seed(args):
                     lt_rng, it['lt_mean'], it['lt_cv'], 4 * SIM_DAYS))
             for it in items]).astype(int)
     order_count = np.zeros((p_count, n), int)
-    oracle_rng = np.random.default_rng(seed + 3000)
+    oracle_rngs = [np.random.default_rng([seed, 3000, i]) for i in range(n)]
     old = [None] * n
     old_index = [None] * n
     for day in range(total_days):
@@ -519,7 +526,7 @@ def run_seed(args):
             call_time += time.perf_counter() - t0
             calls += n
             s[2], big_s[2] = oracle_points(
-                items, h0 + day, targets, oracle_rng, samples)
+                items, h0 + day, targets, oracle_rngs, samples)
         # 4. review: order when inventory position <= reorder point
         position = on_hand + on_order
         trigger = (position <= s) & (big_s > 0)

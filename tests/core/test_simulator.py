@@ -37,11 +37,15 @@ def test_a_random_change_is_known_from_its_day(sim, family):
 def test_a_ramp_is_known_from_its_start(sim):
     item = _item(sim, 'ramp_up')
     m = item['m']
-    (_, held), (start, path) = item['known']
-    assert path is m
-    assert np.array_equal(held[:start], m[:start])
-    assert np.allclose(held[start:], m[start - 1])
-    assert sim.known_path(item, start - 1) is held
+    (_, before), (start, path) = item['known']
+    assert before is None and path is m
+    assert np.array_equal(sim.known_path(item, start), m)
+    # before: what the days so far showed, held; nothing of the coming rise
+    for day in (start - 40, start - 1):
+        known = sim.known_path(item, day)
+        assert np.array_equal(known[:day + 1], m[:day + 1])
+        assert np.all(known[day + 1:] == m[day])
+        assert m[day + 1:day + 30].max() > m[day]
 
 
 def test_promotions_are_known_one_by_one(sim):
@@ -74,6 +78,22 @@ def test_rules_are_known_from_the_start(sim):
     for family in ('trending', 'yearly', 'new_product'):
         item = _item(sim, family)
         assert sim.known_path(item, 0) is item['m']
+
+
+def test_oracle_draws_of_an_item_do_not_depend_on_the_others(sim):
+    # one generator per item: the oracle of the steady items is the same
+    # with or without declining items beside them
+    alone = sim.make_items(9, 3, ('steady',))
+    both = sim.make_items(9, 3, ('steady', 'decline'))
+    for item in both[3:]:
+        item['known'] = [(0, item['m'])]   # clairvoyant on the others
+    rngs = [np.random.default_rng([9, 3000, i]) for i in range(6)]
+    day = np.full(6, alone[0]['h0'] + 10)
+    s1, big1 = sim.oracle_points(alone, day[:3], np.full(3, 0.95),
+        rngs[:3], 200)
+    rngs = [np.random.default_rng([9, 3000, i]) for i in range(6)]
+    s2, big2 = sim.oracle_points(both, day, np.full(6, 0.95), rngs, 200)
+    assert np.array_equal(s1, s2[:3]) and np.array_equal(big1, big2[:3])
 
 
 def test_clairvoyant_oracle_is_not_the_default(sim):
