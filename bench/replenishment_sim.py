@@ -109,9 +109,10 @@ def _mean_path(family, rng, days, h0):
 
     ``known`` lists ``(day, path)``: from ``day`` on the oracle knows the
     expected demand ``path`` (``None``: the drawn path up to the day it
-    looks, then held at that day's value).  A change at a random date (a drop, a step,
-    the start of a ramp, a promotion) is known from the day it starts,
-    not before: no history, however long, could tell it.  Everything that
+    looks, then held at that day's value).  A change at a random date (a
+    drop, a step, the start of a ramp, a promotion) is known from the day
+    it starts, not before: no history, however long, could tell it.
+    Everything that
     follows a rule (level, trend, weekly and yearly seasonality, a launch
     curve) is known from the start.  ``burst`` is ``(probability, mean
     size)`` of large orders on random days, known only in distribution.
