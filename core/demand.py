@@ -1097,8 +1097,10 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
 # --------------------------------------------------------------------------
 
 # Below this many history days the batch falls back to the single-item
-# function (the origin spans of short histories differ item by item).
-BATCH_MIN_DAYS = 28 + 3 * EVAL_ORIGINS + 42 + 7
+# function (the origin spans of short histories differ item by item); a
+# scoring window longer than BATCH_EVAL_DAYS needs as many more days.
+BATCH_EVAL_DAYS = 42
+BATCH_MIN_DAYS = 28 + 3 * EVAL_ORIGINS + BATCH_EVAL_DAYS + 7
 # Items processed together (keeps the work arrays in cache).
 BATCH_CHUNK = 128
 
@@ -1408,7 +1410,8 @@ def forecast_demand_batch(sales, stockout, today, horizons, eval_days):
     y_all = y_all[:, -MAX_HISTORY_DAYS:]
     s_all = s_all[:, -MAX_HISTORY_DAYS:]
     n = y_all.shape[1]
-    if n < BATCH_MIN_DAYS or k == 0:
+    longest = max((min(e, n // 3) for e in eval_days), default=0)
+    if n < BATCH_MIN_DAYS + max(0, longest - BATCH_EVAL_DAYS) or k == 0:
         return [forecast_demand(y_all[i], s_all[i], today, horizons[i],
                 eval_days[i]) for i in range(k)]
     m_all = (~s_all).astype(float)

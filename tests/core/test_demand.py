@@ -567,3 +567,21 @@ def test_season_ahead_with_a_window_longer_than_a_year():
     m = np.ones(n)
     m[n - 365:n - 351] = 0.0
     assert not _season_ahead(profile, y, m, ones, n, first, 14)
+
+
+def test_batch_with_a_long_scoring_window_matches_single():
+    # a scoring window longer than the batch's usual ones (intermittent
+    # items are scored from three times more origins): the rows are
+    # computed item by item rather than failing
+    from core.demand import forecast_demand_batch
+    rng = np.random.default_rng(4)
+    n = 355
+    sales = (rng.random((2, n)) < 0.15) * rng.poisson(3.0, (2, n)) + 0.0
+    assert classify_demand(sales[0], np.ones(n))[0] in (
+        'intermittent', 'lumpy')
+    flags = np.zeros((2, n), bool)
+    batch = forecast_demand_batch(sales, flags, TODAY, [30, 30], [60, 14])
+    for j, (horizon, ev) in enumerate(((30, 60), (30, 14))):
+        one = forecast_demand(sales[j], flags[j], TODAY, horizon, ev)
+        assert batch[j].model == one.model
+        np.testing.assert_allclose(batch[j].path, one.path, rtol=1e-7)
