@@ -112,10 +112,10 @@ def _mean_path(family, rng, days, h0):
     looks, then held at that day's value).  A change at a random date (a
     drop, a step, the start of a ramp, a promotion) is known from the day
     it starts, not before: no history, however long, could tell it.
-    Everything that
-    follows a rule (level, trend, weekly and yearly seasonality, a launch
-    curve) is known from the start.  ``burst`` is ``(probability, mean
-    size)`` of large orders on random days, known only in distribution.
+    Everything that follows a rule (level, trend, weekly and yearly
+    seasonality, a launch curve) is known from the start.  ``burst`` is
+    ``(probability, mean size)`` of large orders on random days, known
+    only in distribution.
     """
     k = np.arange(days, dtype=float)
     base = math.exp(rng.uniform(math.log(1.0), math.log(60.0)))

@@ -43,8 +43,8 @@ from typing import Mapping, NamedTuple, Tuple
 
 import numpy as np
 
-from .demand import MIN_ORIGIN, forecast_demand, forecast_demand_batch, \
-    frozen, take_last
+from .demand import MIN_ORIGIN, SEASON_YEARS, forecast_demand, \
+    forecast_demand_batch, frozen, take_last
 
 __all__ = [
     'OrderPoint', 'Explanation', 'LeadTime', 'compute_order_point',
@@ -2270,7 +2270,8 @@ def _result(forecast, lead_time, review_period, protection_days,
         text += (" The yearly model is used although another model scored"
             " better on the recent days: its profile puts a change of"
             " season in the coming days, and the demand changed the same"
-            " way at these dates in each of the last two years.")
+            " way at these dates in each of the last %d years."
+            % SEASON_YEARS)
     if full_quantity is not None and quantity < full_quantity:
         text += (" The order quantity is cut from %.4g: at the reorder"
             " point's floor (the lead-time demand) a smaller lot still"
