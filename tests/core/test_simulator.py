@@ -106,3 +106,64 @@ def test_clairvoyant_oracle_is_not_the_default(sim):
     # the tuned and static policies do not depend on the oracle
     assert fair['decline']['inv'][0] == seer['decline']['inv'][0]
     assert fair['decline']['inv'][1] == seer['decline']['inv'][1]
+
+
+def _row(fill, target, inv, orders, oracle_fill=None):
+    "One family in one seed: (tuned, static, oracle) figures"
+    return {'fill': (fill, 0.5, target if oracle_fill is None
+            else oracle_fill), 'target': target,
+        'inv': (inv, 2 * inv, 100.0), 'orders': (orders, 1.0, 10.0)}
+
+
+def _results(rows_by_seed):
+    results = {}
+    for seed, rows in rows_by_seed.items():
+        results[seed] = dict(rows, _families=tuple(rows),
+            _all=_row(0.95, 0.95, 100.0, 10.0), _speed=(1, 0.001),
+            _history=365)
+    return results
+
+
+def test_seed_means_average_the_ratios(sim):
+    rows = [_row(0.93, 0.95, 120.0, 10.0), _row(0.96, 0.95, 100.0, 20.0)]
+    gap, inv, orders = sim.seed_means(rows)
+    assert gap == pytest.approx(-0.005)
+    assert inv == pytest.approx(1.1)
+    assert orders == pytest.approx(1.5)
+    # the oracle against itself
+    assert sim.seed_means(rows, policy=2)[1:] == (1.0, 1.0)
+
+
+def test_mean_verdict_beside_the_per_seed_one(sim, capsys):
+    results = _results({
+            1: {'noisy': _row(0.93, 0.95, 100.0, 10.0, oracle_fill=0.93),
+                'short': _row(0.93, 0.95, 100.0, 10.0),
+                'heavy': _row(0.95, 0.95, 150.0, 10.0)},
+            2: {'noisy': _row(0.97, 0.95, 100.0, 10.0),
+                'short': _row(0.935, 0.95, 100.0, 10.0),
+                'heavy': _row(0.95, 0.95, 100.0, 10.0)},
+            })
+    sim.report(results)
+    out = capsys.readouterr().out.splitlines()
+    verdicts = [line for line in out if line.startswith('VERDICT')]
+    # per seed: one bad seed fails the family
+    assert verdicts[0].endswith('FAIL (noisy, short)')
+    assert verdicts[1].endswith('FAIL (heavy)')
+    # mean over the seeds: only what fails on average
+    assert verdicts[4].startswith('VERDICT mean over seeds, fill rate')
+    assert verdicts[4].endswith('FAIL (short)')
+    # heavy: (1.5 + 1.0) / 2 = 1.25 > 1.1
+    assert verdicts[5].endswith('FAIL (heavy)')
+    assert verdicts[6].endswith('PASS')
+    # the family's line of the table of means (after the per-seed table)
+    noisy = [line for line in out if line.startswith('noisy')][-1]
+    # the oracle itself misses the fill goal in seed 1
+    assert noisy.split()[-1] == '1/2'
+    assert noisy.split()[1] == '+0.0000'
+
+
+def test_one_seed_has_no_mean_verdict(sim, capsys):
+    sim.report(_results({1: {'x': _row(0.95, 0.95, 100.0, 10.0)}}))
+    out = capsys.readouterr().out
+    assert 'VERDICT fill rate' in out
+    assert 'mean over seeds' not in out
