@@ -147,6 +147,7 @@ def test_mean_verdict_beside_the_per_seed_one(sim, capsys):
     out = capsys.readouterr().out.splitlines()
     verdicts = [line for line in out if line.startswith('VERDICT')]
     # per seed: one bad seed fails the family
+    assert verdicts[0].startswith('VERDICT every seed, fill rate')
     assert verdicts[0].endswith('FAIL (noisy, short)')
     assert verdicts[1].endswith('FAIL (heavy)')
     # mean over the seeds: only what fails on average
@@ -165,5 +166,5 @@ def test_mean_verdict_beside_the_per_seed_one(sim, capsys):
 def test_one_seed_has_no_mean_verdict(sim, capsys):
     sim.report(_results({1: {'x': _row(0.95, 0.95, 100.0, 10.0)}}))
     out = capsys.readouterr().out
-    assert 'VERDICT fill rate' in out
+    assert 'VERDICT every seed, fill rate' in out
     assert 'mean over seeds' not in out
