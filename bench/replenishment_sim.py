@@ -7,8 +7,10 @@
 Replays about two years of daily demand for families of items (steady,
 trending, weekly, yearly, weekly+yearly seasonal, intermittent, lumpy, new
 products with a month of history, long and variable lead times, ramp-up,
-decline/obsolescence step, erratic) with lost sales, pack multiples and
-minimum order quantities, through three policies:
+decline/obsolescence step, erratic; ``--families held_out`` and
+``--families others`` for shapes the core was not tuned on) with lost
+sales, pack multiples and minimum order quantities, through three
+policies:
 
 (a) ``tuned``: ``core.replenishment.compute_order_point`` re-run every week
     on what an ERP sees (served sales, stockout days, received orders),
@@ -83,6 +85,14 @@ FAMILIES = (
 # few large orders of trade customers.
 HELD_OUT_FAMILIES = ('promo', 'step_up', 'ramp_to_zero', 'in_season',
     'bulk')
+# More shapes the core was not tuned on (``--families others``):
+# intermittent demand with a yearly season, very slow movers (a few
+# demands a year), a lasting drop to 40-70 % of the level, a trend with a
+# weekly profile, lead times of 80-120 days, a fast mover (20 times the
+# usual level, more dispersed).
+OTHER_FAMILIES = ('seasonal_intermittent', 'slow_mover', 'step_down',
+    'trend_weekly', 'very_long_lead', 'fast_mover')
+GROUPS = {'held_out': HELD_OUT_FAMILIES, 'others': OTHER_FAMILIES}
 SIM_DAYS = 455
 MEASURE_DAYS = 365
 HISTORY_DAYS = 365
@@ -223,6 +233,28 @@ def _mean_path(family, rng, days, h0):
         m = base + (draws < chance) * size
         known = [(0, np.full(days, base))]
         burst = (chance, size)
+    elif family == 'seasonal_intermittent':
+        p = rng.uniform(0.05, 0.3)
+        size = rng.uniform(1.0, 3.0)
+        m = p * size * yearly()
+        theta = rng.uniform(0.1, 0.6)
+    elif family == 'slow_mover':
+        p = rng.uniform(0.005, 0.03)
+        size = rng.uniform(1.0, 2.0)
+        m = np.full(days, p * size)
+        theta = 0.3
+    elif family == 'step_down':
+        k0 = h0 + rng.uniform(60, 360)
+        m = base * np.where(k < k0, 1.0, rng.uniform(0.4, 0.7))
+        change = math.ceil(k0)
+    elif family == 'trend_weekly':
+        g = rng.choice([-1, 1]) * rng.uniform(0.3, 1.0)
+        m = base * np.maximum(0.15, 1 + g * k / 365) * weekly()
+    elif family == 'very_long_lead':
+        m = np.full(days, base)
+    elif family == 'fast_mover':
+        m = np.full(days, base * 20)
+        theta = theta * 5
     else:
         raise ValueError(family)
     if known is None:
@@ -243,7 +275,10 @@ def make_items(seed, per_family, families=FAMILIES,
                 else history_days
             days = h0 + SIM_DAYS
             m, p, theta, known, burst = _mean_path(family, rng, days, h0)
-            if family == 'long_lead_time':
+            if family == 'very_long_lead':
+                lt_mean = rng.uniform(80, 120)
+                lt_cv = rng.uniform(0.3, 0.6)
+            elif family == 'long_lead_time':
                 lt_mean = rng.uniform(30, 75)
                 lt_cv = rng.uniform(0.2, 0.5)
             else:
@@ -777,7 +812,8 @@ def main(argv=None):
         "included, before they happen")
     parser.add_argument('--families', nargs='+', default=None,
         help="families to simulate (default: the 12 families); "
-        "'held_out' for %s" % (', '.join(HELD_OUT_FAMILIES),))
+        "'held_out' for %s; 'others' for %s" % (
+            ', '.join(HELD_OUT_FAMILIES), ', '.join(OTHER_FAMILIES)))
     args = parser.parse_args(argv)
     if args.speed:
         speed()
@@ -795,9 +831,10 @@ def main(argv=None):
     if args.families:
         families = []
         for name in args.families:
-            extra = HELD_OUT_FAMILIES if name == 'held_out' else (name,)
+            extra = GROUPS.get(name, (name,))
             for fam in extra:
-                if fam not in FAMILIES + HELD_OUT_FAMILIES:
+                if fam not in FAMILIES + HELD_OUT_FAMILIES \
+                        + OTHER_FAMILIES:
                     parser.error("unknown family %r" % fam)
                 families.append(fam)
         families = tuple(families)

@@ -21,7 +21,8 @@ def _item(sim, family, seed=3):
     return sim.make_items(seed, 1, (family,))[0]
 
 
-@pytest.mark.parametrize('family', ['decline', 'step_up', 'ramp_to_zero'])
+@pytest.mark.parametrize('family',
+    ['decline', 'step_up', 'ramp_to_zero', 'step_down'])
 def test_a_random_change_is_known_from_its_day(sim, family):
     item = _item(sim, family)
     m = item['m']
@@ -32,6 +33,25 @@ def test_a_random_change_is_known_from_its_day(sim, family):
     assert not np.allclose(before, m)
     # from the day it happens: the true path
     assert np.array_equal(sim.known_path(item, change), m)
+
+
+def test_other_families(sim):
+    items = sim.make_items(5, 3, sim.OTHER_FAMILIES)
+    assert [it['family'] for it in items] == [
+        f for f in sim.OTHER_FAMILIES for _ in range(3)]
+    for item in items:
+        assert np.isfinite(item['demand']).all()
+        assert (item['demand'] >= 0).all() and item['demand'].sum() > 0
+        if item['family'] == 'very_long_lead':
+            assert 80 <= item['lt_mean'] <= 120
+        else:
+            assert item['lt_mean'] <= 75
+    slow = [it for it in items if it['family'] == 'slow_mover']
+    assert all(it['p'] <= 0.03 for it in slow)
+    seasonal = [it for it in items
+        if it['family'] == 'seasonal_intermittent']
+    # a yearly season: the expected demand is not flat
+    assert all(it['m'].max() > 1.2 * it['m'].min() for it in seasonal)
 
 
 def test_a_ramp_is_known_from_its_start(sim):
