@@ -145,7 +145,13 @@ def classify_demand(y, m):
     sizes = y[valid & (y > 0)]
     n_valid = int(valid.sum())
     if sizes.size == 0:
-        return 'none', math.inf, 0.0
+        # every sale ran the stock out (a slow mover bought one unit at a
+        # time): those sales are demand too, seen over all the days; taken
+        # as none, the product would never be ordered again
+        sizes = y[y > 0]
+        n_valid = y.size
+        if sizes.size == 0:
+            return 'none', math.inf, 0.0
     adi = n_valid / sizes.size
     mean = sizes.mean()
     cv2 = float(sizes.var() / (mean * mean)) if sizes.size > 1 else 0.0
@@ -871,8 +877,8 @@ def _uncensor_occurrences(y, m):
     lead-time demand tail and the fill rate.  Such a day is kept as an
     occurrence of size ``E[size | size >= sales]`` under the empirical
     distribution of the uncensored sizes (the sales themselves when no
-    uncensored size is that large).  Stockout days without sales stay
-    censored.
+    uncensored size is that large, or when fewer than three sizes are
+    uncensored).  Stockout days without sales stay censored.
 
     Returns:
         ``(y, m)``: new arrays (the inputs when nothing changes).
@@ -882,6 +888,11 @@ def _uncensor_occurrences(y, m):
         return y, m
     sizes = np.sort(y[(m > 0) & (y > 0)])
     if sizes.size < 3:
+        # too few sizes for a tail: the sales, a lower bound, rather than
+        # nothing (a slow mover that runs out at every sale would
+        # otherwise have no demand at all)
+        m = m.copy()
+        m[part] = 1.0
         return y, m
     # mean of the sizes >= v, for v = each censored sale
     tail = np.concatenate((np.cumsum(sizes[::-1])[::-1], [0.0]))
@@ -918,6 +929,8 @@ def _uncensor_occurrences_rows(y, m):
     rows, cols = np.nonzero(part & (count_all >= 3)[:, None])
     y = y.copy()
     m = m.copy()
+    # too few sizes for a tail: the sales themselves
+    m[part & (count_all < 3)[:, None]] = 1.0
     if not rows.size:
         return y, m
     v = y[rows, cols]
@@ -1145,6 +1158,12 @@ def _classify_rows(y, m):
     pos = valid & (y > 0)
     count = pos.sum(axis=1)
     n_valid = valid.sum(axis=1)
+    # sales on stockout days only: demand seen over all the days
+    only = (count == 0) & (y > 0).any(axis=1)
+    if only.any():
+        pos = np.where(only[:, None], y > 0, pos)
+        count = pos.sum(axis=1)
+        n_valid = np.where(only, y.shape[1], n_valid)
     labels = []
     with np.errstate(invalid='ignore', divide='ignore'):
         mean = np.where(pos, y, 0.0).sum(axis=1) / np.maximum(count, 1)

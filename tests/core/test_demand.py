@@ -53,6 +53,26 @@ def test_classify_demand_labels():
     assert classify_demand(y, m)[0] == 'lumpy'
 
 
+def test_sales_only_on_stockout_days_are_demand():
+    # a slow mover out of stock after each of its two sales
+    n = 400
+    y = np.zeros(n)
+    y[100], y[300] = 1.0, 2.0
+    m = np.ones(n)
+    m[100:130] = 0.0
+    m[300:] = 0.0
+    label, adi, _ = classify_demand(y, m)
+    assert label in ('intermittent', 'lumpy')
+    assert adi == pytest.approx(n / 2)
+    from core.demand import _classify_rows
+    assert _classify_rows(y[None], m[None]) == [label]
+    assert _classify_rows(np.vstack((y, np.zeros(n))),
+        np.vstack((m, np.ones(n)))) == [label, 'none']
+    forecast = forecast_demand(y, m == 0, TODAY, 30, 14)
+    assert forecast.model != 'none'
+    assert forecast.path.mean() > 0
+
+
 @FAST
 @given(st.lists(st.floats(0, 100), min_size=1, max_size=60),
     st.floats(0.5, 1.0))
@@ -263,6 +283,12 @@ def test_stockout_day_with_sales_is_a_large_occurrence():
     assert y2[9] == 0
     # inputs untouched
     assert y[7] == 4 and m[7] == 0
+    # fewer than three uncensored sizes: the censored sales as they are
+    y = np.array([0, 2, 0, 1, 0, 0], float)
+    m = np.array([1, 1, 1, 0, 0, 1], float)
+    y2, m2 = _uncensor_occurrences(y, m)
+    assert np.array_equal(y2, y)
+    assert m2.tolist() == [1, 1, 1, 1, 0, 1]
 
 
 @settings(max_examples=60, deadline=None)

@@ -41,6 +41,26 @@ def call(sales, flags=None, orders=(), **kw):
     return compute_order_point(sales, flags, list(orders), **args)
 
 
+def test_a_slow_mover_out_of_stock_since_its_sale_is_ordered_again():
+    """A year without sales, then one unit sold, the last one: every day
+    since is a stockout day.  The sale is demand; the item is stocked
+    again."""
+    n = 420
+    sales = [0.0] * n
+    flags = [False] * n
+    sales[380] = 1.0
+    for i in range(380, n):
+        flags[i] = True
+    result = call(sales, flags, fill_rate=0.9)
+    assert result.explanation.model != 'none'
+    assert result.order_up_to >= 1.0
+    from core.replenishment import compute_order_points
+    batch = compute_order_points([sales], [flags], [[]], [7], [10.0], [1],
+        [0], [0.9], 1, [30.0], 0.25, TODAY)[0]
+    assert batch.order_up_to == pytest.approx(result.order_up_to)
+    assert batch.reorder_point == pytest.approx(result.reorder_point)
+
+
 # --------------------------------------------------------------------------
 # Safety stock
 # --------------------------------------------------------------------------
