@@ -993,6 +993,11 @@ def forecast_demand(sales, stockout, today, horizon, eval_days=14):
     total = n + horizon
     weekday, fourier, u = _calendar(today.toordinal() - n, total)
     censored = int(n - m.sum())
+    if (y > 0).any() and not (y[m > 0] > 0).any():
+        # every sale fell on a stockout day (a slow mover that runs out at
+        # each sale): the days are taken as in stock, so the sales are
+        # the demand of the whole history, not of the few days in stock
+        m = np.ones(n)
     dow, weekly = _weekday_profile(y, m, weekday, n)
     base = dow[weekday]
     if weekly:
@@ -1439,6 +1444,11 @@ def forecast_demand_batch(sales, stockout, today, horizons, eval_days):
     total = n + big_h
     weekday, fourier, u = _calendar(today.toordinal() - n, total)
     censored = n - m_all.sum(axis=1)
+    # every sale on a stockout day: the days taken as in stock
+    # (forecast_demand)
+    only = (y_all > 0).any(axis=1) & ~((y_all > 0) & (m_all > 0)).any(
+        axis=1)
+    m_all[only] = 1.0
     dow, weekly = _weekday_profiles(y_all, m_all, weekday, n)
     base = dow[:, weekday]
     mask = np.where(weekly[:, None], m_all * (base[:, :n] > 0.05), m_all)

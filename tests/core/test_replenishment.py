@@ -61,6 +61,33 @@ def test_a_slow_mover_out_of_stock_since_its_sale_is_ordered_again():
     assert batch.reorder_point == pytest.approx(result.reorder_point)
 
 
+@pytest.mark.parametrize('sold, out', [
+        ((200,), range(400)),     # out of stock every day
+        ((10,), range(10, 400)),  # out since its sale
+        ((3, 103, 203, 303), [d for k in range(4)
+                for d in range(100 * k + 3, 100 * k + 93)]),
+        ])
+def test_a_mostly_censored_slow_mover_gets_a_small_order_point(sold, out):
+    """Its sales are the demand of the whole history, not of the few days
+    in stock: a unit or a few in 400 days give an order-up-to of a few
+    units, not a month of a unit a day."""
+    n = 400
+    sales = [0.0] * n
+    flags = [False] * n
+    for day in sold:
+        sales[day] = 1.0
+    for day in out:
+        flags[day] = True
+    result = call(sales, flags, fill_rate=0.9)
+    assert 1.0 <= result.order_up_to <= len(sold) + 1.0
+    assert result.reorder_point <= 1.0
+    from core.replenishment import compute_order_points
+    batch = compute_order_points([sales], [flags], [[]], [7], [10.0], [1],
+        [0], [0.9], 1, [30.0], 0.25, TODAY)[0]
+    assert (batch.reorder_point, batch.order_up_to) == pytest.approx(
+        (result.reorder_point, result.order_up_to))
+
+
 # --------------------------------------------------------------------------
 # Safety stock
 # --------------------------------------------------------------------------
