@@ -37,7 +37,7 @@ class OrderPoint(metaclass=PoolMeta):
             },
         help="Target share of the demanded units served from stock.\n"
         "Leave empty to use the target of the ABC class.")
-    tuned_at = fields.Timestamp("Tuned at", readonly=True)
+    tuned_at = fields.DateTime("Tuned at", readonly=True)
     safety_stock = fields.Float(
         "Safety Stock", digits=(16, 2), readonly=True,
         help="The part of the minimal quantity kept for demand and lead "

@@ -231,7 +231,7 @@ class Run(ModelSQL, ModelView):
             "the logs (all batches)."),
         'get_figures')
     finished_at = fields.Function(
-        fields.Timestamp("Finished at"), 'get_figures')
+        fields.DateTime("Finished at"), 'get_figures')
     batches = fields.One2Many(
         'perpetual_inventory.tuning.batch', 'run', "Batches", readonly=True)
     logs = fields.One2Many(
@@ -507,7 +507,7 @@ class Batch(ModelSQL, ModelView):
     write_time = fields.Float("Write Time", digits=(16, 3), readonly=True,
         help="Seconds spent besides the history and the math: reading the "
         "order points, writing their new levels and the logs.")
-    finished_at = fields.Timestamp("Finished at", readonly=True)
+    finished_at = fields.DateTime("Finished at", readonly=True)
 
     @classmethod
     def __setup__(cls):
