@@ -10,15 +10,19 @@ user's password, or a user application key (``Authorization: Bearer KEY``)
 of the application "perpetual_inventory".
 """
 import json
+import logging
 import mimetypes
 import os
 from functools import wraps
 
+from trytond import backend
+from trytond.exceptions import UserError, UserWarning
 from trytond.i18n import gettext
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, with_pool, with_transaction)
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
 
 from ..core import gs1
@@ -29,6 +33,8 @@ STATIC_DIR = os.path.join(
 STATIC_FILES = {'index.html', 'scanner.js', 'scanner.css'}
 APPLICATION = 'perpetual_inventory'
 PREFIX = '/<database_name>/perpetual_inventory'
+
+logger = logging.getLogger(__name__)
 
 
 def json_response(data, status=HTTPStatus.OK):
@@ -61,7 +67,9 @@ def api(func):
     """Authenticate, check the scanner group and run func as the user.
 
     The handler runs with access rights checked, in the user's context
-    (company, warehouse, language), and answers JSON.
+    (company, warehouse, language), and answers JSON: an error Tryton
+    raises is the module's JSON error too (never Tryton's HTML page), and
+    the transaction is rolled back so that it changes nothing.
     """
     @wraps(func)
     def wrapper(request, pool, *args, **kwargs):
@@ -84,7 +92,25 @@ def api(func):
             preferences = User.get_preferences(context_only=True)
         with transaction.set_user(user_id), \
                 transaction.set_context(preferences, _check_access=True):
-            return func(request, pool, *args, **kwargs)
+            try:
+                return func(request, pool, *args, **kwargs)
+            except (TransactionError, backend.DatabaseOperationalError):
+                # with_transaction retries these
+                raise
+            except AccessError as exception:
+                transaction.rollback()
+                return json_error(
+                    HTTPStatus.FORBIDDEN, 'access_denied', exception.message)
+            except (UserError, UserWarning) as exception:
+                transaction.rollback()
+                return json_error(
+                    HTTPStatus.BAD_REQUEST, 'user_error', exception.message)
+            except Exception:
+                logger.exception("scanner API %s", request.path)
+                transaction.rollback()
+                return json_error(
+                    HTTPStatus.INTERNAL_SERVER_ERROR, 'server_error',
+                    gettext('perpetual_inventory.msg_scanner_server_error'))
     return wrapper
 
 

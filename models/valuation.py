@@ -13,7 +13,7 @@ from decimal import Decimal
 from sql import Literal, Null, Union
 from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Coalesce
-from sql.functions import Abs
+from sql.functions import Abs, Round
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
@@ -89,7 +89,10 @@ class ValuationLine(ModelSQL, ModelView):
                 layer.account.as_('account'),
                 layer.currency.as_('currency'),
                 Sum(layer.quantity).as_('quantity'),
-                Sum(layer.value).as_('value'),
+                # SQLite sums the decimals as floats (59.6800000000001):
+                # the sum is rounded to the value's digits.
+                cls.value.sql_cast(
+                    Round(Sum(layer.value), cls.value.digits[1])).as_('value'),
                 where=(layer.company == company) & (layer.date <= date),
                 group_by=group,
                 having=(Sum(layer.quantity) != 0) | (Sum(layer.value) != 0))
