@@ -9,6 +9,9 @@ import urllib.request
 
 import pytest
 
+# The sweep's helpers sit beside the tests (pytest imports in importlib mode)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 DATABASE = 'demo'
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 
@@ -21,6 +24,13 @@ def _free_port():
 
 @pytest.fixture(scope='session')
 def server():
+    if os.environ.get('BROWSER_SERVER_URL'):
+        # A demo server already running (database "demo" in
+        # BROWSER_DATA_DIR), to work on the browser tests without building
+        # one each time
+        yield {'url': os.environ['BROWSER_SERVER_URL'], 'database': DATABASE,
+            'data_dir': os.environ['BROWSER_DATA_DIR']}
+        return
     sao_root = os.environ.get('SAO_ROOT')
     assert sao_root and os.path.exists(os.path.join(sao_root, 'index.html')), (
         "SAO_ROOT must point at the installed tryton-sao (./run test sets it)")
