@@ -2443,14 +2443,17 @@ def _seasonal_index(forecast, protection_days):
     return float(ahead.sum()) / ahead.size / past
 
 
-def _safety_stock_text(safety_stock):
-    """The safety stock's sentence: a negative one is no stock kept but a
-    reorder point under the expected demand, which a large order quantity
-    allows (most of the demand is served from the lot)."""
+def _safety_stock_text(safety_stock, method, fill_rate, expected):
+    """The safety stock's sentence, its arguments: a negative one is no
+    stock kept but a reorder point under the expected demand, which a
+    large order quantity allows (most of the demand is served from the
+    lot)."""
     if safety_stock >= 0:
-        return "Safety stock %s" % quantity_text(safety_stock)
-    return ("No safety stock: the reorder point is %s under that demand,"
-        " which the order quantity allows" % quantity_text(-safety_stock))
+        return ("Safety stock %s" % quantity_text(safety_stock), method,
+            fill_rate, expected, '')
+    return ("No safety stock", method, fill_rate, expected,
+        ": the reorder point is %s under that demand, which the order"
+        " quantity allows" % quantity_text(-safety_stock))
 
 
 def _result(forecast, lead_time, review_period, protection_days,
@@ -2471,7 +2474,7 @@ def _result(forecast, lead_time, review_period, protection_days,
         " over the next %d days. Lead time %.1f +/- %.1f days (%s, %d"
         " receipts), review %.3g days: expected demand %.4g over the"
         " lead time, %.4g over lead time + review. %s (%s distribution)"
-        " for a %.1f%% fill rate target (expected %.1f%%). EOQ %.4g,"
+        " for a %.1f%% fill rate target (expected %.1f%%)%s. EOQ %.4g,"
         " order quantity %s. Computed reorder point %s, order-up-to %s."
         % (
             forecast.model, forecast.demand_class,
@@ -2482,8 +2485,8 @@ def _result(forecast, lead_time, review_period, protection_days,
             forecast.eval_days, forecast.n, forecast.censored, mean_daily,
             EOQ_RATE_DAYS, lead_time.mean, lead_time.std, lead_time.source,
             lead_time.observations, review_period, lead_time_demand,
-            protection_demand, _safety_stock_text(safety_stock), method,
-            100 * fill_rate, 100 * expected_fill,
+            protection_demand, *_safety_stock_text(safety_stock, method,
+                100 * fill_rate, 100 * expected_fill),
             eoq if math.isfinite(eoq) else float('inf'),
             quantity_text(quantity), quantity_text(reorder_point),
             quantity_text(order_up_to)))

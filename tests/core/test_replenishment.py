@@ -447,8 +447,9 @@ def test_negative_safety_stock_is_not_printed_as_a_stock():
     e = call(rng.poisson(1, 500), minimum_order_quantity=500).explanation
     assert e.safety_stock < 0
     assert 'Safety stock -' not in e.text
-    assert 'No safety stock: the reorder point is %s under that demand' % (
-        quantity_text(-e.safety_stock)) in e.text
+    assert 'No safety stock (%s distribution)' % e.distribution in e.text
+    assert ': the reorder point is %s under that demand, which the order' \
+        ' quantity allows.' % quantity_text(-e.safety_stock) in e.text
     e = call(rng.poisson(6, 500), fill_rate=0.99).explanation
     assert e.safety_stock > 0
     assert 'Safety stock %s' % quantity_text(e.safety_stock) in e.text
