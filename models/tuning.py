@@ -142,16 +142,19 @@ def safety_stock_in_force(min_quantity, protection_demand):
     rounding).
     """
     safety = max(0.0, min_quantity - protection_demand)
+
+    def two(value):
+        # the digits of the order point's field, so that the figures of
+        # the sentence add up as shown
+        return quantity_text(round(value, 2))
     if safety > 0:
         text = ("Safety stock in force %s: the minimal quantity %s less"
             " the demand %s expected over lead time + review." % (
-                quantity_text(safety), quantity_text(min_quantity),
-                quantity_text(protection_demand)))
+                two(safety), two(min_quantity), two(protection_demand)))
     else:
         text = ("No safety stock in force: the minimal quantity %s does"
             " not exceed the demand %s expected over lead time + review."
-            % (quantity_text(min_quantity),
-                quantity_text(protection_demand)))
+            % (two(min_quantity), two(protection_demand)))
     return safety, text
 
 
