@@ -54,6 +54,7 @@ __all__ = [
     'cycle_shortage',
     'expected_shortage', 'normal_safety_stock', 'economic_order_quantity',
     'round_order_quantity', 'dampen', 'dampen_order_point', 'season_ratio',
+    'Dampened', 'Levels', 'settle_levels', 'quantity_text',
     'abc_classify',
     'fill_rate_for_class', 'DEFAULT_CLASS_FILL_RATES',
     ]
@@ -744,6 +745,30 @@ def round_order_quantity(quantity, pack_multiple=1.0,
 # Dampening
 # --------------------------------------------------------------------------
 
+def _dampen_step(old, new, threshold, max_change, min_abs_change,
+        reference):
+    """:func:`dampen` with how the value came: ``(value, how, step)``,
+    ``how`` one of ``new`` (no value in force), ``kept`` (a change below
+    the threshold), ``taken`` (within the step) or ``capped`` (moved by
+    ``step`` toward ``new``)."""
+    if not 0 <= threshold:
+        raise ValueError("threshold must be >= 0")
+    if not 0 <= max_change:
+        raise ValueError("max_change must be >= 0")
+    if not new >= 0:
+        raise ValueError("new must be >= 0, got %r" % new)
+    if old is None or old <= 0:
+        return float(new), 'new', None
+    change = new - old
+    if abs(change) < max(threshold * old, min_abs_change):
+        return float(old), 'kept', None
+    step = max_change * max(old, new, reference)
+    lo = max(old - step, 0.0)
+    hi = old + step
+    value = float(min(max(new, lo), hi))
+    return value, 'taken' if value == new else 'capped', step
+
+
 def dampen(old, new, threshold=0.05, max_change=0.5, min_abs_change=0.0,
         reference=0.0):
     """Stabilise a value re-computed at every run.
@@ -769,21 +794,8 @@ def dampen(old, new, threshold=0.05, max_change=0.5, min_abs_change=0.0,
         The value to apply.  Without an old value (``None``) or when the old
         value is 0, ``new`` is returned as is (nothing to stabilise yet).
     """
-    if not 0 <= threshold:
-        raise ValueError("threshold must be >= 0")
-    if not 0 <= max_change:
-        raise ValueError("max_change must be >= 0")
-    if not new >= 0:
-        raise ValueError("new must be >= 0, got %r" % new)
-    if old is None or old <= 0:
-        return float(new)
-    change = new - old
-    if abs(change) < max(threshold * old, min_abs_change):
-        return float(old)
-    step = max_change * max(old, new, reference)
-    lo = max(old - step, 0.0)
-    hi = old + step
-    return float(min(max(new, lo), hi))
+    return _dampen_step(
+        old, new, threshold, max_change, min_abs_change, reference)[0]
 
 
 def season_ratio(old_index, new_index):
@@ -834,6 +846,45 @@ def dampen_order_point(old_min, old_target, new_min, new_target,
     Returns:
         ``(min_quantity, target_quantity)``.
     """
+    return _dampened(old_min, old_target, new_min, new_target, threshold,
+        max_change, min_abs_change, season)[:2]
+
+
+class Dampened(NamedTuple):
+    """What :func:`dampen_order_point` did, step by step.
+
+    Attributes:
+        min_quantity, target_quantity: the dampened values.
+        old_min, old_target: the values in force it started from, carried
+            along the season (``None``: none in force).
+        season: the season's factor applied to them.
+        min_how, target_how: ``new``, ``kept``, ``taken`` or ``capped``
+            (see :func:`_dampen_step`).
+        min_step, target_step: the largest change allowed (``None`` when
+            not ``taken`` nor ``capped``).
+        reference: the order quantity in force (the reorder point's step
+            is relative to it too).
+        gap: the order quantity the order-up-to level keeps at least.
+        widened: the order-up-to level dampened alone, before it was
+            raised to ``min + gap`` (``None`` when it was not).
+    """
+    min_quantity: float
+    target_quantity: float
+    old_min: float
+    old_target: float
+    season: float
+    min_how: str
+    min_step: float
+    target_how: str
+    target_step: float
+    reference: float
+    gap: float
+    widened: float
+
+
+def _dampened(old_min, old_target, new_min, new_target, threshold=0.05,
+        max_change=0.5, min_abs_change=0.0, season=1.0):
+    "Return the :class:`Dampened` of :func:`dampen_order_point`"
     if new_target < new_min:
         raise ValueError("new_target must be >= new_min")
     if not season > 0 or not math.isfinite(season):
@@ -850,10 +901,10 @@ def dampen_order_point(old_min, old_target, new_min, new_target,
     # in force when it is smaller (a season starting from next to 0)
     reference = max(old_target - old_min, 0.0) \
         if old_min is not None and old_target is not None else 0.0
-    s = dampen(old_min, new_min, threshold, max_change, min_abs_change,
-        reference)
-    big_s = dampen(old_target, new_target, threshold, max_change,
-        min_abs_change)
+    s, s_how, s_step = _dampen_step(old_min, new_min, threshold,
+        max_change, min_abs_change, reference)
+    big_s, big_how, big_step = _dampen_step(old_target, new_target,
+        threshold, max_change, min_abs_change, 0.0)
     gap_new = new_target - new_min
     if old_min is not None and old_target is not None:
         gap_old = max(old_target - old_min, 0.0)
@@ -861,9 +912,170 @@ def dampen_order_point(old_min, old_target, new_min, new_target,
             max_change, min_abs_change)
     else:
         gap = gap_new
+    widened = None
     if big_s < s + gap:
-        big_s = s + gap
-    return s, big_s
+        widened, big_s = big_s, s + gap
+    return Dampened(s, big_s, old_min, old_target, season, s_how, s_step,
+        big_how, big_step, reference, gap, widened)
+
+
+def _ceil_to(value, step):
+    "Round value up to a multiple of step (within a tolerance)"
+    if not step or step <= 0:
+        return value
+    return math.ceil(value / step - 1e-9) * step
+
+
+def quantity_text(value):
+    """A quantity as the explanations write it: up to two decimals from
+    1 on (``24.77``, ``3``), three significant digits below (``0.773``)."""
+    if value is None:
+        return "none"
+    if not math.isfinite(value):
+        return "%s" % value
+    if abs(value) >= 1:
+        text = '%.2f' % value
+    else:
+        text = '%.3g' % value
+    if '.' in text and 'e' not in text:
+        text = text.rstrip('0').rstrip('.')
+    return '0' if text == '-0' else text
+
+
+class Levels(NamedTuple):
+    """Result of :func:`settle_levels`.
+
+    Attributes:
+        min_quantity: the minimal quantity to write.
+        target_quantity: the target quantity to write.
+        dampened: the :class:`Dampened` steps (``None`` when the values
+            in force are kept exactly).
+        text: what was computed, dampened and written, and why.
+    """
+    min_quantity: float
+    target_quantity: float
+    dampened: Dampened
+    text: str
+
+
+def settle_levels(old_min, old_target, new_min, new_target, rounding=None,
+        pack=None, threshold=0.05, max_change=0.5, season=1.0):
+    """The levels to write on an order point: dampened, then rounded.
+
+    The dampening is :func:`dampen_order_point` from the values in force
+    **at the start of the day** (those before the day's first tuning):
+    every run of a day dampens from the same values, so that running the
+    tuning again on the same data writes the same levels with the same
+    text (a second run from the values the first one wrote would move
+    them again, by ``max_change`` of what is left, and the dampening
+    would compound with every click).  ``max_change`` is thus the largest
+    change of a value in one day.  Then the minimal quantity is rounded
+    up to the unit's ``rounding``, the order quantity (the gap to the
+    target) up to the ``pack`` multiple; values the dampening keeps are
+    kept exactly.
+
+    Args:
+        old_min, old_target: the values in force at the start of the day
+            (0 / 0 or ``None``: none, the computed values are taken).
+        new_min, new_target: the computed reorder point and order-up-to
+            level.
+        rounding: the unit's rounding (``None`` or 0: none).
+        pack: the supplier's pack multiple (``None`` or 0: none).
+        threshold, max_change, season: see :func:`dampen_order_point`.
+
+    Returns:
+        A :class:`Levels`.
+    """
+    if not old_min and not old_target:
+        old_min = old_target = None
+    steps = _dampened(old_min, old_target, new_min, new_target,
+        threshold=threshold, max_change=max_change, season=season)
+    low, high = steps.min_quantity, steps.target_quantity
+    kept = (old_min is not None and low == old_min
+        and high == old_target)
+    if kept:
+        low, high = float(old_min), float(old_target)
+    else:
+        low = _ceil_to(low, rounding)
+        gap = max(high - low, 0.0)
+        if gap > 0:
+            gap = _ceil_to(gap, max(pack or 0, rounding or 0) or 1.0)
+        high = _ceil_to(low + gap, rounding)
+        digits = max(0, -int(math.floor(math.log10(rounding)))) \
+            if rounding else 6
+        low, high = round(low, digits), round(high, digits)
+    text = _levels_text(old_min, old_target, new_min, new_target, steps,
+        low, high, kept, rounding, pack, threshold, max_change)
+    return Levels(low, high, None if kept else steps, text)
+
+
+def _levels_text(old_min, old_target, new_min, new_target, steps, low,
+        high, kept, rounding, pack, threshold, max_change):
+    "The text of :func:`settle_levels`"
+    q = quantity_text
+    pct = '%.4g %%' % (100 * max_change)
+    if old_min is None:
+        sentences = ["No minimal or target quantity in force: the computed"
+            " values are taken."]
+    else:
+        sentences = ["Dampening from the values in force before today's"
+            " tuning, minimal %s and target %s (changes under %.4g %% are"
+            " ignored, a value moves by at most %s a day):" % (
+                q(old_min), q(old_target), 100 * threshold, pct)]
+        if steps.season != 1.0:
+            sentences.append("carried along the yearly season (x%.2f"
+                " since they were set) to minimal %s, target %s;" % (
+                    steps.season, q(steps.old_min), q(steps.old_target)))
+
+        def value(name, how, computed, in_force, result, bases):
+            if how == 'kept':
+                return "the %s %s is within %.4g %% of the %s in force:" \
+                    " kept" % (name, q(computed), 100 * threshold,
+                        q(in_force))
+            base = max(bases, key=lambda b: b[1])
+            allowed = "%s of %s, %s" % (pct, q(base[1]), base[0])
+            if how == 'new':
+                return "the %s %s is taken (none in force)" % (
+                    name, q(computed))
+            if how == 'taken':
+                return "the %s %s is taken (within %s)" % (
+                    name, q(computed), allowed)
+            return "the %s %s is not reached: it moves from %s to %s" \
+                " (%s)" % (name, q(computed), q(in_force), q(result),
+                    allowed)
+        parts = [
+            value('reorder point', steps.min_how, new_min, steps.old_min,
+                steps.min_quantity, [
+                    ("the computed value", new_min),
+                    ("the order quantity in force", steps.reference),
+                    ("the value in force", steps.old_min)]),
+            value('order-up-to level', steps.target_how, new_target,
+                steps.old_target, steps.widened
+                if steps.widened is not None else steps.target_quantity, [
+                    ("the computed value", new_target),
+                    ("the value in force", steps.old_target)]),
+            ]
+        if steps.widened is not None \
+                and q(steps.widened) != q(steps.target_quantity):
+            parts.append("the order-up-to level is raised to %s to keep an"
+                " order quantity of %s" % (
+                    q(steps.target_quantity), q(steps.gap)))
+        sentences.append('; '.join(parts) + '.')
+    if kept:
+        sentences.append("Written: minimal %s, target %s (the values in"
+            " force)." % (q(low), q(high)))
+    else:
+        rounded = []
+        if rounding:
+            rounded.append("the minimal quantity up to the unit (%s)"
+                % q(rounding))
+        if pack and pack > (rounding or 0):
+            rounded.append("the order quantity up to the pack (%s)"
+                % q(pack))
+        sentences.append("Written%s: minimal %s, target %s." % (
+                " after rounding " + " and ".join(rounded)
+                if rounded else "", q(low), q(high)))
+    return ' '.join(sentences)
 
 
 # --------------------------------------------------------------------------
@@ -2231,6 +2443,19 @@ def _seasonal_index(forecast, protection_days):
     return float(ahead.sum()) / ahead.size / past
 
 
+def _safety_stock_text(safety_stock, method, fill_rate, expected):
+    """The safety stock's sentence, its arguments: a negative one is no
+    stock kept but a reorder point under the expected demand, which a
+    large order quantity allows (most of the demand is served from the
+    lot)."""
+    if safety_stock >= 0:
+        return ("Safety stock %s" % quantity_text(safety_stock), method,
+            fill_rate, expected, '')
+    return ("No safety stock", method, fill_rate, expected,
+        ": the reorder point is %s under that demand, which the order"
+        " quantity allows" % quantity_text(-safety_stock))
+
+
 def _result(forecast, lead_time, review_period, protection_days,
         lead_time_demand, protection_demand, safety_stock, method,
         fill_rate, expected_fill, annual_demand, eoq, quantity,
@@ -2248,10 +2473,10 @@ def _result(forecast, lead_time, review_period, protection_days,
         " windows; %d days of history, %d censored). Forecast %.3g/day"
         " over the next %d days. Lead time %.1f +/- %.1f days (%s, %d"
         " receipts), review %.3g days: expected demand %.4g over the"
-        " lead time, %.4g over lead time + review. Safety stock %.4g"
-        " (%s distribution) for a %.1f%% fill rate target (expected"
-        " %.1f%%). EOQ %.4g, order quantity %.4g. Reorder point %.4g,"
-        " order-up-to %.4g." % (
+        " lead time, %.4g over lead time + review. %s (%s distribution)"
+        " for a %.1f%% fill rate target (expected %.1f%%)%s. EOQ %.4g,"
+        " order quantity %s. Computed reorder point %s, order-up-to %s."
+        % (
             forecast.model, forecast.demand_class,
             ', weekly profile' if forecast.weekly else '',
             ', yearly profile, seasonal index %.2f' % index
@@ -2260,9 +2485,11 @@ def _result(forecast, lead_time, review_period, protection_days,
             forecast.eval_days, forecast.n, forecast.censored, mean_daily,
             EOQ_RATE_DAYS, lead_time.mean, lead_time.std, lead_time.source,
             lead_time.observations, review_period, lead_time_demand,
-            protection_demand, safety_stock, method, 100 * fill_rate,
-            100 * expected_fill, eoq if math.isfinite(eoq) else float('inf'),
-            quantity, reorder_point, order_up_to))
+            protection_demand, *_safety_stock_text(safety_stock, method,
+                100 * fill_rate, 100 * expected_fill),
+            eoq if math.isfinite(eoq) else float('inf'),
+            quantity_text(quantity), quantity_text(reorder_point),
+            quantity_text(order_up_to)))
     if forecast.model.endswith('+break'):
         text += (" The demand of the last weeks broke away from the model"
             " (a sudden drop or rise): its level is reset to that demand.")

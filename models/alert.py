@@ -39,8 +39,12 @@ class OrderPointAlert(ModelSQL, ModelView):
         help="The quantity on hand at its cost price.")
     below_safety_stock = fields.Boolean(
         "Below Safety Stock",
-        help="Nothing on hand, or less than the safety stock of the last "
-        "tuning.")
+        help="Less on hand than the safety stock of the last tuning (when "
+        "it kept one).")
+    out_of_stock = fields.Boolean(
+        "Out of Stock",
+        help="Nothing on hand while the order point has a minimal "
+        "quantity.")
     overstock = fields.Boolean(
         "Overstock", help="On hand above the target quantity by more than "
         "the overstock margin of the configuration.")
@@ -109,11 +113,14 @@ class OrderPointAlert(ModelSQL, ModelView):
         stock = cls._on_hand_query()
         cost = CostPrice.__table__()
         on_hand = Coalesce(stock.on_hand, 0)
-        # a stockout is below any safety stock, even a negative one
-        below = (stock.min_quantity > 0) & (
-            (on_hand <= 0)
-            | ((stock.safety_stock != Null)
-                & (on_hand < stock.safety_stock)))
+        # only a positive safety stock can be eaten into (the tuning
+        # stores none below 0; earlier versions stored the computed one,
+        # negative when the order quantity allows it); a stockout without
+        # safety stock is an alert of its own
+        below = ((stock.min_quantity > 0)
+            & (stock.safety_stock != Null) & (stock.safety_stock > 0)
+            & (on_hand < stock.safety_stock))
+        out = (stock.min_quantity > 0) & (on_hand <= 0)
         over = on_hand > stock.target_quantity * (
             1 + config.overstock_margin)
         obsolete = (on_hand > 0) & (
@@ -139,9 +146,10 @@ class OrderPointAlert(ModelSQL, ModelView):
                 (on_hand * cls.value.sql_cast(
                         Coalesce(cost.cost_price, 0))).as_('value'),
                 flag(below).as_('below_safety_stock'),
+                flag(out).as_('out_of_stock'),
                 flag(over).as_('overstock'),
                 flag(obsolete).as_('obsolete'),
-                where=below | over | obsolete))
+                where=below | out | over | obsolete))
 
 
 class OrderPointDemand(ModelSQL, ModelView):
@@ -154,13 +162,49 @@ class OrderPointDemand(ModelSQL, ModelView):
     quantity = fields.Float(
         "Demand", help="Deliveries and consumption net of customer "
         "returns.")
-    min_quantity = fields.Float("Minimal Quantity")
-    target_quantity = fields.Float("Target Quantity")
+    min_quantity = fields.Float("Minimal Quantity",
+        help="The minimal quantity in force at the end of the day: that "
+        "of the last tuning log of the order point on or before the day "
+        "(before its first log, the value that log started from; without "
+        "log, the current one).")
+    target_quantity = fields.Float("Target Quantity",
+        help="The target quantity in force at the end of the day, read "
+        "like the minimal quantity.")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order = [('date', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def _levels_in_force(cls, days, point):
+        """Return the minimal and target quantity columns in force on each
+        of the ``days`` (a query with order_point and date), from the
+        tuning logs.
+
+        A value is in force from the day its log was written: the last log
+        on or before the day gives it; before the first log, the value
+        that log started from; without any log, the order point's current
+        value.  Values set by hand are not logged: they show from the
+        next tuning on.
+        """
+        pool = Pool()
+        Log = pool.get('perpetual_inventory.tuning.log')
+        last, first, log = Log.__table__(), Log.__table__(), Log.__table__()
+        last_id = last.select(Max(last.id),
+            where=(last.order_point == days.order_point)
+            & (last.date <= days.date))
+        first_id = first.select(Min(first.id),
+            where=first.order_point == days.order_point)
+
+        def in_force(name, current):
+            return Coalesce(
+                log.select(getattr(log, name), where=log.id == last_id),
+                log.select(getattr(log, 'old_' + name),
+                    where=log.id == first_id),
+                current)
+        return (in_force('min_quantity', point.min_quantity),
+            in_force('target_quantity', point.target_quantity))
 
     @classmethod
     def table_query(cls):
@@ -187,7 +231,7 @@ class OrderPointDemand(ModelSQL, ModelView):
         qty = move.internal_quantity
         # a move leaves or enters one warehouse: the smallest move id is a
         # unique id of the (order point, day) row
-        return (point
+        days = (point
             .join(warehouse, condition=point.location == warehouse.id)
             .join(move, condition=(move.product == point.product)
                 & (move.company == point.company))
@@ -199,11 +243,20 @@ class OrderPointDemand(ModelSQL, ModelView):
                 point.company.as_('company'),
                 cls.date.sql_cast(move.effective_date).as_('date'),
                 Sum(Case((returned, -qty), else_=qty)).as_('quantity'),
-                point.min_quantity.as_('min_quantity'),
-                point.target_quantity.as_('target_quantity'),
                 where=(point.type == 'purchase')
                 & (move.state == 'done')
                 & (move.effective_date >= start)
                 & (outgoing | returned),
-                group_by=[point.id, point.company, move.effective_date,
-                    point.min_quantity, point.target_quantity]))
+                group_by=[point.id, point.company, move.effective_date]))
+        current = OrderPoint.__table__()
+        min_quantity, target_quantity = cls._levels_in_force(days, current)
+        return (days
+            .join(current, condition=days.order_point == current.id)
+            .select(
+                days.id.as_('id'),
+                days.order_point.as_('order_point'),
+                days.company.as_('company'),
+                days.date.as_('date'),
+                days.quantity.as_('quantity'),
+                min_quantity.as_('min_quantity'),
+                target_quantity.as_('target_quantity')))

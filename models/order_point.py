@@ -35,13 +35,36 @@ class OrderPoint(metaclass=PoolMeta):
         states={
             'invisible': Eval('type') != 'purchase',
             },
-        help="Target share of the demanded units served from stock.\n"
+        help="Target share of the demanded units served from stock, "
+        "set for this order point.\n"
         "Leave empty to use the target of the ABC class.")
+    fill_rate_target = fields.Function(fields.Float(
+            "Fill Rate Target", digits=(16, 4),
+            states={
+                'invisible': Eval('type') != 'purchase',
+                },
+            help="The target fill rate the tuning uses: the fill rate of "
+            "the order point, or the target of its ABC class "
+            "(Inventory > Configuration > Order Point Tuning)."),
+        'on_change_with_fill_rate_target')
     tuned_at = fields.DateTime("Tuned at", readonly=True)
     safety_stock = fields.Float(
         "Safety Stock", digits=(16, 2), readonly=True,
-        help="The part of the minimal quantity kept for demand and lead "
-        "time above their forecast, at the last tuning.")
+        help="The part of the minimal quantity above the demand expected "
+        "over lead time and review, at the last tuning (0 when the "
+        "minimal quantity does not exceed that demand: a large order "
+        "quantity lets the fill rate target be met without safety stock).")
+    # The values in force before the first tuning of the day: every run of
+    # that day dampens from them, so that tuning again on the same data
+    # changes nothing (dampening from the values the first run wrote
+    # would move them again at every click).
+    dampening_date = fields.Date("Dampening Date", readonly=True)
+    dampening_min_quantity = fields.Float(
+        "Dampening Minimal Quantity", readonly=True)
+    dampening_target_quantity = fields.Float(
+        "Dampening Target Quantity", readonly=True)
+    dampening_seasonal_index = fields.Float(
+        "Dampening Seasonal Index", digits=(16, 4), readonly=True)
     mean_daily_demand = fields.Float(
         "Forecast Daily Demand", digits=(16, 4), readonly=True)
     seasonal_index = fields.Float(
@@ -78,13 +101,28 @@ class OrderPoint(metaclass=PoolMeta):
                 and {'min_quantity', 'target_quantity'} & values.keys()
                 and 'seasonal_index' not in values):
             # quantities set by hand are set for the season of now (the
-            # tuning writes its own in SQL, with their index)
+            # tuning writes its own in SQL, with their index), and the
+            # next run of the day dampens from them
             values['seasonal_index'] = None
+            values['dampening_date'] = None
         return values
 
     @classmethod
     def default_auto_tune(cls):
         return True
+
+    @fields.depends('type', 'fill_rate', 'abc_class')
+    def on_change_with_fill_rate_target(self, name=None):
+        "Return the fill rate the tuning uses"
+        pool = Pool()
+        Configuration = pool.get('perpetual_inventory.configuration')
+        if self.type != 'purchase':
+            return None
+        if self.fill_rate:
+            return self.fill_rate
+        # the tuning takes an order point not classified yet as C
+        return Configuration(1).class_fill_rates().get(
+            self.abc_class or 'C')
 
     @classmethod
     def get_tuning_explanation(cls, points, name):
@@ -108,6 +146,10 @@ class OrderPoint(metaclass=PoolMeta):
         default.setdefault('tuning_logs')
         default.setdefault('tuned_at')
         default.setdefault('seasonal_index')
+        default.setdefault('dampening_date')
+        default.setdefault('dampening_min_quantity')
+        default.setdefault('dampening_target_quantity')
+        default.setdefault('dampening_seasonal_index')
         return super().copy(points, default=default)
 
     @classmethod

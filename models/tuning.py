@@ -26,7 +26,7 @@ from trytond.transaction import Transaction
 
 from ..core import replenishment as core
 from ..core.replenishment import (
-    abc_classify, dampen_order_point, season_ratio)
+    abc_classify, quantity_text, season_ratio, settle_levels)
 from ..exceptions import TuningError
 from . import history as history_
 
@@ -116,35 +116,46 @@ def round_column(values, precision=None):
     return rounded
 
 
-def _ceil_to(value, step):
-    "Round value up to a multiple of step (within a tolerance)"
-    if not step or step <= 0:
-        return value
-    return math.ceil(value / step - 1e-9) * step
-
-
 def apply_levels(old_min, old_target, new_min, new_target, rounding, pack,
         threshold, max_change, season=1.0):
     """Return the (min, target) to apply after dampening and rounding.
 
     The minimum is rounded up to the unit's rounding, the gap to the
     target up to the pack multiple; values kept by the dampening are kept
-    exactly.  ``season``: see ``dampen_order_point``.
+    exactly.  ``season``: see ``dampen_order_point``; the explanation of
+    the steps: ``core.replenishment.settle_levels``.
     """
-    if not old_min and not old_target:
-        old_min = old_target = None
-    low, high = dampen_order_point(
-        old_min, old_target, new_min, new_target,
-        threshold=threshold, max_change=max_change, season=season)
-    if old_min is not None and low == old_min and high == old_target:
-        return old_min, old_target
-    low = _ceil_to(low, rounding)
-    gap = max(high - low, 0.0)
-    if gap > 0:
-        gap = _ceil_to(gap, max(pack or 0, rounding or 0) or 1.0)
-    high = _ceil_to(low + gap, rounding)
-    digits = max(0, -int(math.floor(math.log10(rounding)))) if rounding else 6
-    return round(low, digits), round(high, digits)
+    levels = settle_levels(old_min, old_target, new_min, new_target,
+        rounding, pack, threshold, max_change, season)
+    return levels.min_quantity, levels.target_quantity
+
+
+def safety_stock_in_force(min_quantity, protection_demand):
+    """Return the safety stock of the minimal quantity written and its
+    sentence.
+
+    It is the part of the minimal quantity above the demand expected over
+    lead time and review, at least 0: the core's safety stock is that of
+    the computed reorder point, negative when a large order quantity meets
+    the fill rate target with a reorder point under that demand, and the
+    minimal quantity in force may differ from the computed one (dampening,
+    rounding).
+    """
+    safety = max(0.0, min_quantity - protection_demand)
+
+    def two(value):
+        # the digits of the order point's field, so that the figures of
+        # the sentence add up as shown
+        return quantity_text(round(value, 2))
+    if safety > 0:
+        text = ("Safety stock in force %s: the minimal quantity %s less"
+            " the demand %s expected over lead time + review." % (
+                two(safety), two(min_quantity), two(protection_demand)))
+    else:
+        text = ("No safety stock in force: the minimal quantity %s does"
+            " not exceed the demand %s expected over lead time + review."
+            % (two(min_quantity), two(protection_demand)))
+    return safety, text
 
 
 class Move(metaclass=PoolMeta):
@@ -577,8 +588,21 @@ class Log(ModelSQL, ModelView):
     computed_target_quantity = fields.Float(
         "Computed Target", readonly=True,
         help="The order-up-to level before dampening and rounding.")
+    base_min_quantity = fields.Float(
+        "Minimal at Start of Day", readonly=True,
+        help="The minimal quantity in force before the first tuning of "
+        "the day: every run of the day dampens from it.")
+    base_target_quantity = fields.Float(
+        "Target at Start of Day", readonly=True,
+        help="The target quantity in force before the first tuning of "
+        "the day: every run of the day dampens from it.")
     min_quantity = fields.Float("Minimal", readonly=True)
     target_quantity = fields.Float("Target", readonly=True)
+    last_of_day = fields.Function(fields.Boolean(
+            "Last of the Day",
+            help="The last log of the order point on its date: its "
+            "values are those in force at the end of the day."),
+        'get_last_of_day', searcher='search_last_of_day')
     abc_class = fields.Selection(ABC_CLASSES, "ABC Class", readonly=True)
     fill_rate = fields.Float("Fill Rate Target", readonly=True,
         digits=(16, 4))
@@ -597,7 +621,19 @@ class Log(ModelSQL, ModelView):
         "Lead Time Deviation", readonly=True, digits=(16, 2))
     lead_time_source = fields.Char("Lead Time Source", readonly=True)
     lead_time_observations = fields.Integer("Receipts", readonly=True)
-    safety_stock = fields.Float("Safety Stock", readonly=True, digits=(16, 2))
+    safety_stock = fields.Float("Safety Stock", readonly=True, digits=(16, 2),
+        help="The part of the minimal quantity written above the demand "
+        "expected over lead time and review (at least 0).")
+    computed_safety_stock = fields.Float(
+        "Computed Safety Stock", readonly=True, digits=(16, 2),
+        help="The computed reorder point less the demand expected over "
+        "lead time and review: negative when a large order quantity "
+        "meets the fill rate target with a reorder point under that "
+        "demand.")
+    protection_demand = fields.Float(
+        "Protection Demand", readonly=True, digits=(16, 2),
+        help="The demand expected over lead time and review (with the "
+        "undershoot and the forecast's bias).")
     lead_time_demand = fields.Float(
         "Lead Time Demand", readonly=True, digits=(16, 2))
     eoq = fields.Float("EOQ", readonly=True, digits=(16, 2))
@@ -626,6 +662,37 @@ class Log(ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return '%s @ %s' % (self.order_point.rec_name, self.date)
+
+    @classmethod
+    def _last_of_day_query(cls):
+        "Return the query of the last log of each order point and date"
+        log = cls.__table__()
+        return log.select(Max(log.id),
+            group_by=[log.order_point, log.date])
+
+    @classmethod
+    def get_last_of_day(cls, logs, name):
+        log = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        result = dict.fromkeys(map(int, logs), False)
+        points = {l.order_point.id for l in logs}
+        for sub in grouped_slice(
+                list(points), count=backend.MAX_QUERY_PARAMS // 2):
+            cursor.execute(*log.select(Max(log.id),
+                    where=SQL_OPERATORS['in'](log.order_point, list(sub)),
+                    group_by=[log.order_point, log.date]))
+            for log_id, in cursor:
+                if log_id in result:
+                    result[log_id] = True
+        return result
+
+    @classmethod
+    def search_last_of_day(cls, name, clause):
+        _, operator, value = clause[:3]
+        last = cls._last_of_day_query()
+        if (operator == '=') == bool(value):
+            return [('id', 'in', last)]
+        return [('id', 'not in', last)]
 
     @classmethod
     def get_point_field(cls, logs, names):
@@ -790,6 +857,10 @@ class _Point(NamedTuple):
     fill_rate: float
     rounding: float
     seasonal_index: float
+    dampening_date: dt.date
+    dampening_min_quantity: float
+    dampening_target_quantity: float
+    dampening_seasonal_index: float
 
 
 def _point_rows(point_ids):
@@ -815,11 +886,38 @@ def _point_rows(point_ids):
             .select(point.id, point.product, point.location, point.company,
                 point.min_quantity, point.target_quantity, point.abc_class,
                 point.fill_rate, uom.rounding, point.seasonal_index,
+                point.dampening_date, point.dampening_min_quantity,
+                point.dampening_target_quantity,
+                point.dampening_seasonal_index,
                 where=SQL_OPERATORS['in'](point.id, list(sub))
                 & (point.type == 'purchase'),
                 order_by=[point.id.asc]))
-        rows.extend(_Point(*r) for r in cursor)
+        for row in cursor:
+            point = _Point(*row)
+            if isinstance(point.dampening_date, str):
+                point = point._replace(dampening_date=dt.date.fromisoformat(
+                        point.dampening_date))
+            rows.append(point)
     return rows
+
+
+def _dampening_base(point, today):
+    """Return the (min, target, seasonal index) the tuning of ``today``
+    dampens from, and whether they are to be stored.
+
+    The values in force before the day's first run: each run of the day
+    dampens from them, so a second run on the same data writes the same
+    levels and the same explanation (``max_change`` is then the largest
+    change of a value in a day, whatever the number of runs).  Values set
+    by hand since clear the date (``preprocess_values``): the runs after
+    dampen from them.
+    """
+    if point.dampening_date == today:
+        return (point.dampening_min_quantity,
+            point.dampening_target_quantity,
+            point.dampening_seasonal_index), False
+    return (point.min_quantity, point.target_quantity,
+        point.seasonal_index), True
 
 
 @contextmanager
@@ -934,23 +1032,41 @@ def _tune(points, run_id):
                 logs.append(log)
                 continue
             explanation = result.explanation
-            rounding = point.rounding
-            new_min, new_target = apply_levels(
-                point.min_quantity, point.target_quantity,
-                result.reorder_point, result.order_up_to, rounding,
+            (base_min, base_target, base_index), first = _dampening_base(
+                point, today)
+            levels = settle_levels(
+                base_min, base_target,
+                result.reorder_point, result.order_up_to, point.rounding,
                 history.pack_multiple, threshold, max_change,
-                season_ratio(point.seasonal_index,
-                    explanation.seasonal_index))
+                season_ratio(base_index, explanation.seasonal_index))
+            new_min, new_target = levels.min_quantity, levels.target_quantity
+            if levels.dampened is None:
+                # the values of the start of the day are kept as they are:
+                # they stay set for the season they were set for
+                new_min, new_target = base_min, base_target
             is_changed = (new_min != point.min_quantity
                 or new_target != point.target_quantity)
+            safety_stock, safety_text = safety_stock_in_force(
+                new_min, explanation.protection_demand)
             values = {
                 'tuned_at': dt.datetime.now(),
-                'safety_stock': explanation.safety_stock,
+                'safety_stock': safety_stock,
                 'mean_daily_demand': explanation.mean_daily_demand,
                 }
-            if is_changed or point.seasonal_index is None:
-                # the index the values in force are set for
-                values['seasonal_index'] = explanation.seasonal_index
+            if first:
+                values.update({
+                        'dampening_date': today,
+                        'dampening_min_quantity': point.min_quantity,
+                        'dampening_target_quantity': point.target_quantity,
+                        'dampening_seasonal_index': point.seasonal_index,
+                        })
+            # the index the values in force are set for: kept with the
+            # values of the start of the day, else the new one
+            index = explanation.seasonal_index
+            if levels.dampened is None and base_index is not None:
+                index = base_index
+            if index != point.seasonal_index:
+                values['seasonal_index'] = index
             if is_changed:
                 changed += 1
                 values['min_quantity'] = new_min
@@ -963,6 +1079,8 @@ def _tune(points, run_id):
                     'state': 'changed' if is_changed else 'kept',
                     'computed_min_quantity': result.reorder_point,
                     'computed_target_quantity': result.order_up_to,
+                    'base_min_quantity': base_min,
+                    'base_target_quantity': base_target,
                     'min_quantity': new_min,
                     'target_quantity': new_target,
                     'expected_fill_rate': explanation.expected_fill_rate,
@@ -977,11 +1095,14 @@ def _tune(points, run_id):
                     'lead_time_source': explanation.lead_time_source,
                     'lead_time_observations':
                     explanation.lead_time_observations,
-                    'safety_stock': explanation.safety_stock,
+                    'safety_stock': safety_stock,
+                    'computed_safety_stock': explanation.safety_stock,
+                    'protection_demand': explanation.protection_demand,
                     'lead_time_demand': explanation.lead_time_demand,
                     'eoq': finite(explanation.eoq),
                     'order_quantity': explanation.order_quantity,
-                    'explanation': explanation.text,
+                    'explanation': '\n\n'.join([
+                            explanation.text, levels.text, safety_text]),
                     })
             logs.append(log)
     if to_write:

@@ -14,6 +14,7 @@ from trytond.tests.test_tryton import (
     activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction
 
+from ..core.replenishment import quantity_text
 from ..models.tuning import apply_levels
 
 
@@ -295,8 +296,25 @@ class TuningTestCase(unittest.TestCase):
             self.assertEqual(log.lead_time_observations, 2)
             self.assertEqual(log.lead_time_source, 'blend')
             self.assertEqual(log.fill_rate, 0.98)
-            self.assertIn('Reorder point', log.explanation)
+            self.assertIn('Computed reorder point %s, order-up-to %s.' % (
+                    quantity_text(log.computed_min_quantity),
+                    quantity_text(log.computed_target_quantity)),
+                log.explanation)
+            # the explanation ends with the values written
+            self.assertIn('minimal %s, target %s.' % (
+                    quantity_text(hammer.min_quantity),
+                    quantity_text(hammer.target_quantity)), log.explanation)
             self.assertEqual(hammer.tuning_explanation, log.explanation)
+            # the safety stock in force is the part of the minimal quantity
+            # written above the demand expected over lead time + review
+            # (from figures rounded to two decimals)
+            self.assertAlmostEqual(hammer.safety_stock, max(0,
+                    hammer.min_quantity - log.protection_demand), delta=0.011)
+            self.assertGreaterEqual(hammer.safety_stock, 0)
+            self.assertEqual(log.safety_stock, hammer.safety_stock)
+            self.assertAlmostEqual(log.computed_safety_stock,
+                log.computed_min_quantity - log.protection_demand,
+                delta=0.011)
             # a short history has no yearly season: the values in force
             # are set for an index of 1
             self.assertEqual(hammer.seasonal_index, 1)
@@ -343,6 +361,9 @@ class TuningTestCase(unittest.TestCase):
             self.assertEqual(
                 {l.state for l in Log.search([('run', '=', run.id)])},
                 {'kept'})
+            log2, = Log.search(
+                [('run', '=', run.id), ('order_point', '=', hammer.id)])
+            self.assertEqual(log2.explanation, log.explanation)
             self.assertEqual(
                 Log.search([('run', '=', run.id)], count=True), 2)
             self.assertEqual(
@@ -358,6 +379,101 @@ class TuningTestCase(unittest.TestCase):
             self.assertIsNone(OrderPoint(hammer.id).seasonal_index)
             OrderPoint.write([OrderPoint(saw.id)], {'fill_rate': 0.97})
             self.assertEqual(OrderPoint(saw.id).seasonal_index, 1)
+
+    @with_transaction()
+    def test_tune_again_same_day(self):
+        "Test tuning again the same day dampens from the same values"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        Log = pool.get('perpetual_inventory.tuning.log')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            # hand-set far from the computed values (about 12 / 252)
+            point, = history.points(history.hammer, min_quantity=40,
+                target_quantity=60)
+            Run.launch([point])
+            run_tasks()
+            first = OrderPoint(point.id)
+            log1, = Log.search([('order_point', '=', point.id)])
+            self.assertEqual(log1.state, 'changed')
+            # dampened: half way at most
+            self.assertEqual(first.min_quantity, 20)
+            self.assertLess(first.target_quantity, 252)
+            # Tune Now again, twice: nothing moves, the same explanation
+            for _ in range(2):
+                run = Run.launch([point])
+                run_tasks()
+                self.assertEqual(Run(run.id).points_changed, 0)
+                again = OrderPoint(point.id)
+                self.assertEqual(
+                    (again.min_quantity, again.target_quantity),
+                    (first.min_quantity, first.target_quantity))
+                log, = Log.search([('run', '=', run.id)])
+                self.assertEqual(log.state, 'kept')
+                self.assertEqual(
+                    (log.old_min_quantity, log.old_target_quantity),
+                    (first.min_quantity, first.target_quantity))
+                self.assertEqual(log.explanation, log1.explanation)
+                self.assertEqual(again.tuning_explanation, log1.explanation)
+                # both dampened from the values of the start of the day
+                for log in [log1, log]:
+                    self.assertEqual(
+                        (log.base_min_quantity, log.base_target_quantity),
+                        (40, 60))
+
+            # the explanation says so
+            self.assertIn("Dampening from the values in force before "
+                "today's tuning, minimal 40 and target 60", log1.explanation)
+            self.assertIn("the reorder point %s is not reached: it moves "
+                "from 40 to 20" % quantity_text(log1.computed_min_quantity),
+                log1.explanation)
+            self.assertIn('minimal 20, target %s.' % quantity_text(
+                    first.target_quantity), log1.explanation)
+
+            # values set by hand are dampened from by the next run
+            OrderPoint.write([OrderPoint(point.id)], {
+                    'min_quantity': 30, 'target_quantity': 50})
+            run = Run.launch([point])
+            run_tasks()
+            log, = Log.search([('run', '=', run.id)])
+            self.assertEqual(
+                (log.base_min_quantity, log.base_target_quantity), (30, 50))
+            self.assertEqual(OrderPoint(point.id).min_quantity, 15)
+            self.assertIn('minimal 30 and target 50', log.explanation)
+
+    @with_transaction()
+    def test_fill_rate_target(self):
+        "Test the order point shows the fill rate the tuning uses"
+        pool = Pool()
+        Run = pool.get('perpetual_inventory.tuning.run')
+        OrderPoint = pool.get('stock.order_point')
+        Log = pool.get('perpetual_inventory.tuning.log')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            hammer, saw = history.points(history.hammer, history.saw)
+            # not classified yet: the tuning would take class C's
+            self.assertIsNone(hammer.fill_rate)
+            self.assertEqual(hammer.fill_rate_target, 0.90)
+            Run.launch([hammer, saw])
+            run_tasks()
+            hammer, saw = OrderPoint.browse([hammer, saw])
+            self.assertEqual((hammer.abc_class, saw.abc_class), ('A', 'C'))
+            self.assertIsNone(hammer.fill_rate)
+            self.assertEqual(
+                (hammer.fill_rate_target, saw.fill_rate_target),
+                (0.98, 0.90))
+            log, = Log.search([('order_point', '=', hammer.id)])
+            self.assertEqual(log.fill_rate, hammer.fill_rate_target)
+            # an override is the target, also while it is typed
+            OrderPoint.write([saw], {'fill_rate': 0.97})
+            self.assertEqual(OrderPoint(saw.id).fill_rate_target, 0.97)
+            hammer.fill_rate = 0.99
+            self.assertEqual(hammer.on_change_with_fill_rate_target(), 0.99)
 
     @with_transaction()
     def test_propose(self):
@@ -555,9 +671,13 @@ class TuningTestCase(unittest.TestCase):
             self.assertGreater(OrderPoint(hammer.id).min_quantity, 0)
 
             alerts = {a.order_point: a for a in Alert.search([])}
-            # hammer: nothing on hand, a safety stock
+            # hammer: nothing on hand; its minimal quantity is under the
+            # demand of lead time + review (a large order quantity): no
+            # safety stock to be below
             self.assertEqual(alerts[hammer].on_hand, 0)
-            self.assertTrue(alerts[hammer].below_safety_stock)
+            self.assertEqual(OrderPoint(hammer.id).safety_stock, 0)
+            self.assertTrue(alerts[hammer].out_of_stock)
+            self.assertFalse(alerts[hammer].below_safety_stock)
             self.assertFalse(alerts[hammer].overstock)
             self.assertFalse(alerts[hammer].obsolete)
             self.assertEqual(alerts[hammer].last_outgoing, history.day(7))
@@ -566,10 +686,28 @@ class TuningTestCase(unittest.TestCase):
             self.assertTrue(alerts[saw].overstock)
             self.assertTrue(alerts[saw].obsolete)
             self.assertFalse(alerts[saw].below_safety_stock)
+            self.assertFalse(alerts[saw].out_of_stock)
             self.assertEqual(alerts[saw].value, 4.9)
             self.assertEqual(alerts[saw].last_outgoing, history.day(4))
             self.assertEqual(
                 Alert.search([('obsolete', '=', True)]), [alerts[saw]])
+
+            # below a positive safety stock only (earlier versions stored
+            # negative ones)
+            OrderPoint.write([OrderPoint(hammer.id)], {'safety_stock': -4.11})
+            OrderPoint.write([OrderPoint(saw.id)], {'safety_stock': 60})
+            alerts = {a.order_point: a for a in Alert.search([])}
+            self.assertFalse(alerts[hammer].below_safety_stock)
+            self.assertTrue(alerts[saw].below_safety_stock)
+            self.assertEqual(
+                Alert.search([('below_safety_stock', '=', True)]),
+                [alerts[saw]])
+            self.assertEqual(
+                Alert.search([('out_of_stock', '=', True)]),
+                [alerts[hammer]])
+            OrderPoint.write([OrderPoint(saw.id)], {'safety_stock': 49})
+            self.assertEqual(
+                Alert.search([('below_safety_stock', '=', True)]), [])
 
             config.obsolete_days = 6
             config.overstock_margin = 0.6
@@ -602,6 +740,76 @@ class TuningTestCase(unittest.TestCase):
                 {(r.min_quantity, r.target_quantity) for r in rows},
                 {(4, 9)})
             self.assertEqual(len({r.id for r in rows}), 6)
+
+    @with_transaction()
+    def test_levels_in_force(self):
+        "Test the graphs show the levels in force at each date"
+        pool = Pool()
+        OrderPoint = pool.get('stock.order_point')
+        Run = pool.get('perpetual_inventory.tuning.run')
+        Log = pool.get('perpetual_inventory.tuning.log')
+        Demand = pool.get('perpetual_inventory.order_point.demand')
+        ModelData = pool.get('ir.model.data')
+        ActWindow = pool.get('ir.action.act_window')
+        company = create_company()
+        with set_company(company):
+            history = History(dt.date.today())
+            history.build()
+            point, other = history.points(history.hammer, history.saw)
+            # set by hand after the last tuning (not logged)
+            OrderPoint.write([point], {
+                    'min_quantity': 7, 'target_quantity': 21})
+            run, = Run.create([{'date': history.today, 'origin': 'manual'}])
+
+            def log(order_point, day, old, new):
+                return {
+                    'run': run.id, 'order_point': order_point.id,
+                    'date': history.day(day), 'state': 'changed',
+                    'old_min_quantity': old[0],
+                    'old_target_quantity': old[1],
+                    'min_quantity': new[0], 'target_quantity': new[1],
+                    }
+            logs = Log.create([
+                    log(point, 3, (4, 9), (6, 20)),
+                    log(other, 2, (50, 90), (60, 99)),
+                    log(point, 5, (6, 20), (3, 10)),
+                    # tuned again the same day
+                    log(point, 5, (3, 10), (5, 18)),
+                    ])
+
+            rows = Demand.search([('order_point', '=', point.id)])
+            self.assertEqual(
+                [(r.date, r.min_quantity, r.target_quantity) for r in rows],
+                [(history.day(d), m, t) for d, m, t in [
+                            (1, 4, 9), (2, 4, 9),  # before: the first's old
+                            (4, 6, 20),
+                            (5, 5, 18), (6, 5, 18), (7, 5, 18),
+                            ]])
+
+            # the levels graph: one order point, its last log of each day
+            self.assertEqual(
+                Log.search([
+                        ('order_point', '=', point.id),
+                        ('last_of_day', '=', True),
+                        ], order=[('date', 'ASC')]),
+                [logs[0], logs[3]])
+            self.assertEqual(
+                [l.last_of_day for l in Log.browse(logs)],
+                [True, True, False, True])
+            self.assertEqual(
+                Log.search([('last_of_day', '=', False)]), [logs[2]])
+            levels = ActWindow(ModelData.get_id(
+                    'perpetual_inventory', 'act_order_point_tuning_levels'))
+            self.assertEqual(
+                [v.view.type for v in levels.act_window_views][0], 'graph')
+            self.assertIn('last_of_day', levels.domain)
+            self.assertIn('active_id', levels.domain)
+            # the logs of every product together have no graph: it would
+            # add up the levels of different products on one date
+            all_logs = ActWindow(ModelData.get_id(
+                    'perpetual_inventory', 'act_tuning_log_form'))
+            self.assertNotIn('graph',
+                [v.view.type for v in all_logs.act_window_views])
 
     @with_transaction()
     def test_queue_with_worker(self):

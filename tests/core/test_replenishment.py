@@ -13,7 +13,8 @@ from core.replenishment import (
     abc_classify, compute_order_point, cycle_shortage, dampen,
     dampen_order_point, economic_order_quantity, estimate_lead_time,
     fill_rate_for_class, fill_rate_reorder_point, lead_time_points,
-    normal_safety_stock, round_order_quantity)
+    normal_safety_stock, quantity_text, round_order_quantity,
+    settle_levels)
 from core.replenishment import LeadTime, _lead_times_rows
 
 TODAY = date(2024, 6, 1)
@@ -345,6 +346,115 @@ def test_dampened_order_point_keeps_target_above_min(a, b, c, d):
             + 1e-9
 
 
+def _apply_levels(old_min, old_target, new_min, new_target, rounding,
+        pack, threshold=0.05, max_change=0.5, season=1.0):
+    "The levels written before settle_levels: dampened, then rounded"
+    if not old_min and not old_target:
+        old_min = old_target = None
+    low, high = dampen_order_point(old_min, old_target, new_min, new_target,
+        threshold=threshold, max_change=max_change, season=season)
+    if old_min is not None and low == old_min and high == old_target:
+        return old_min, old_target
+    low = math.ceil(low / rounding - 1e-9) * rounding
+    gap = max(high - low, 0.0)
+    if gap > 0:
+        step = max(pack, rounding)
+        gap = math.ceil(gap / step - 1e-9) * step
+    high = math.ceil((low + gap) / rounding - 1e-9) * rounding
+    digits = max(0, -int(math.floor(math.log10(rounding))))
+    return round(low, digits), round(high, digits)
+
+
+@FAST
+@given(st.floats(0, 1000), st.floats(0, 1000), st.floats(0, 1000),
+    st.floats(0, 1000), st.sampled_from([0.01, 0.1, 1.0]),
+    st.sampled_from([1.0, 5.0, 12.0]), st.floats(0.25, 4))
+def test_settle_levels_writes_the_dampened_rounded_levels(a, b, c, d,
+        rounding, pack, season):
+    old_min, old_target = min(a, b), max(a, b)
+    new_min, new_target = min(c, d), max(c, d)
+    levels = settle_levels(old_min, old_target, new_min, new_target,
+        rounding, pack, season=season)
+    assert (levels.min_quantity, levels.target_quantity) == _apply_levels(
+        old_min, old_target, new_min, new_target, rounding, pack,
+        season=season)
+    # the text ends with the values written, as the order point shows them
+    assert levels.text.endswith('minimal %s, target %s%s.' % (
+            quantity_text(levels.min_quantity),
+            quantity_text(levels.target_quantity),
+            ' (the values in force)' if levels.dampened is None else ''))
+    if old_min or old_target:
+        # the values dampened from and the computed ones
+        assert 'minimal %s and target %s' % (
+            quantity_text(old_min), quantity_text(old_target)) in levels.text
+        assert quantity_text(new_min) in levels.text
+        assert quantity_text(new_target) in levels.text
+
+
+def test_settle_levels_says_what_was_computed_dampened_and_written():
+    # the case of the demo: 6 / 27 in force, 0.773 / 24.77 computed
+    levels = settle_levels(6, 8, 0.773, 24.77, 1, 1)
+    assert (levels.min_quantity, levels.target_quantity) == (3, 21)
+    assert levels.text == (
+        "Dampening from the values in force before today's tuning,"
+        " minimal 6 and target 8 (changes under 5 % are ignored, a value"
+        " moves by at most 50 % a day): the reorder point 0.773 is not"
+        " reached: it moves from 6 to 3 (50 % of 6, the value in force);"
+        " the order-up-to level 24.77 is not reached: it moves from 8 to"
+        " 20.38 (50 % of 24.77, the computed value). Written after"
+        " rounding the minimal quantity up to the unit (1): minimal 3,"
+        " target 21.")
+    # within the threshold: kept exactly, and said so
+    levels = settle_levels(10, 30, 10.3, 30.5, 1, 10)
+    assert (levels.min_quantity, levels.target_quantity) == (10, 30)
+    assert "the reorder point 10.3 is within 5 % of the 10 in force: kept" \
+        in levels.text
+    assert levels.text.endswith(
+        "Written: minimal 10, target 30 (the values in force).")
+    # a new order point
+    levels = settle_levels(0, 0, 4.2, 24.2, 1, 10)
+    assert (levels.min_quantity, levels.target_quantity) == (5, 25)
+    assert levels.text.startswith("No minimal or target quantity in force")
+    assert "the order quantity up to the pack (10)" in levels.text
+    # along the season
+    levels = settle_levels(10, 30, 60, 120, 1, 10, season=2.0)
+    assert "carried along the yearly season (x2.00 since they were set)" \
+        " to minimal 20, target 40" in levels.text
+
+
+def test_settle_levels_again_from_the_same_values_changes_nothing():
+    # every run of a day dampens from the values in force at its start:
+    # the same data give the same levels and the same text; dampening from
+    # the values the first run wrote would move them again
+    first = settle_levels(20, 30, 2, 6, 1, 1)
+    assert (first.min_quantity, first.target_quantity) == (10, 15)
+    assert settle_levels(20, 30, 2, 6, 1, 1) == first
+    compounded = settle_levels(
+        first.min_quantity, first.target_quantity, 2, 6, 1, 1)
+    assert (compounded.min_quantity, compounded.target_quantity) == (5, 9)
+
+
+def test_quantity_text():
+    assert [quantity_text(v) for v in [
+            0.773, 24.7712, 3.0, 1234.567, 0.0001234, -0.7, 0.0, None]] == [
+        '0.773', '24.77', '3', '1234.57', '0.000123', '-0.7', '0', 'none']
+
+
+def test_negative_safety_stock_is_not_printed_as_a_stock():
+    # a slow mover with a large MOQ: the fill rate target is met with a
+    # reorder point under the demand expected over lead time + review
+    rng = np.random.default_rng(3)
+    e = call(rng.poisson(1, 500), minimum_order_quantity=500).explanation
+    assert e.safety_stock < 0
+    assert 'Safety stock -' not in e.text
+    assert 'No safety stock (%s distribution)' % e.distribution in e.text
+    assert ': the reorder point is %s under that demand, which the order' \
+        ' quantity allows.' % quantity_text(-e.safety_stock) in e.text
+    e = call(rng.poisson(6, 500), fill_rate=0.99).explanation
+    assert e.safety_stock > 0
+    assert 'Safety stock %s' % quantity_text(e.safety_stock) in e.text
+
+
 def test_reorder_point_far_below_its_lot_moves_by_half_the_lot():
     # off-season: reorder point 2, order quantity 280; the season starts
     assert dampen_order_point(2, 282, 200, 480) == (142, 480)
@@ -638,7 +748,10 @@ def test_explanation_is_consistent():
     assert 0 < e.expected_fill_rate <= 1
     assert e.expected_fill_rate >= e.fill_rate_target - 1e-6
     assert len(e.forecast_daily) >= 91
-    assert e.model in e.text and 'Reorder point' in e.text
+    assert e.model in e.text
+    assert 'Computed reorder point %s, order-up-to %s.' % (
+        quantity_text(e.reorder_point), quantity_text(e.order_up_to)) \
+        in e.text
     assert e.safety_stock == pytest.approx(
         e.reorder_point - e.protection_demand)
 
