@@ -456,7 +456,10 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
     days = (today - start).days
 
     def post(move_id, date, debit_account, credit_account, amount, text,
-            product, location, quantity):
+            product, location, quantity, variance=Decimal(0)):
+        """Write the entry and the layer of a done move; variance: the
+        purchase price less the standard cost of a receipt under fixed
+        cost, on the price variance account (as models/stock.py books it)"""
         stock = accounts[product][0]
         layer = {
             'move': move_id, 'company': company_id, 'product': product,
@@ -465,12 +468,18 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
             'account': stock, 'kind': 'move', 'account_move': None,
             'value': amount if debit_account == stock else -amount,
             }
-        if amount:
+        if amount or variance:
+            lines = [
+                (debit_account, amount, Decimal(0), None, None, None),
+                (credit_account, Decimal(0), amount + variance, None, None,
+                    None),
+                ]
+            if variance:
+                lines.append((ledger['variance'],
+                        max(variance, Decimal(0)), max(-variance, Decimal(0)),
+                        None, None, None))
             account_move, _ = books.entry(
-                journal.id, date, 'stock.move,%d' % move_id, text, [
-                    (debit_account, amount, Decimal(0), None, None, None),
-                    (credit_account, Decimal(0), amount, None, None, None),
-                    ])
+                journal.id, date, 'stock.move,%d' % move_id, text, lines)
             layer['account_move'] = account_move
         writer.add('stock.valuation.layer', layer)
     context['post'] = post
@@ -755,9 +764,11 @@ def _receive(ctx, purchase, date):
         stock, stock_in, _, _ = ctx['accounts'][product.id]
         value = unit_price if item.cost_price_method != 'fixed' else (
             item.cost)
-        ctx['post'](move_id, date, stock, stock_in, _round(quantity * value),
+        standard = _round(quantity * value)
+        ctx['post'](move_id, date, stock, stock_in, standard,
             "Receipt: %s u %s" % (quantity, item.name), product.id,
-            location, quantity)
+            location, quantity,
+            variance=_round(quantity * unit_price) - standard)
         ctx['counts']['moves'] += 1
     if purchase['invoice_date'] >= ctx['today']:
         # Received, the invoice still to come.
