@@ -30,12 +30,12 @@ account_names = [
     'account_cogs', 'account_stock_over_short', 'account_price_variance']
 
 
-def _account_field(string, help):
+def _account_field(string, help, statements=('income',)):
     return fields.MultiValue(fields.Many2One(
             'account.account', string,
             domain=[
                 ('closed', '!=', True),
-                ('type.statement', '=', 'income'),
+                ('type.statement', 'in', list(statements)),
                 ('company', '=', Eval('context', {}).get('company', -1)),
                 ],
             states={
@@ -52,9 +52,14 @@ class Category(metaclass=PoolMeta):
         "Account Cost of Goods Sold",
         "Debited with the cost of the goods delivered to customers, "
         "credited at the original cost when they return.")
+    # An opening count is booked against an opening-balance equity
+    # account: set it here for the opening inventory, then the over/short
+    # account for the counts that follow.
     account_stock_over_short = _account_field(
         "Account Inventory Over/Short",
-        "The counterpart of count differences and lost and found.")
+        "The counterpart of count differences and lost and found "
+        "(an opening-balance equity account for the opening count).",
+        statements=('income', 'balance'))
     account_price_variance = _account_field(
         "Account Purchase Price Variance",
         "The difference between the purchase price and the standard cost "
@@ -103,7 +108,7 @@ class CategoryAccount(metaclass=PoolMeta):
         'account.account', "Account Inventory Over/Short",
         domain=[
             ('closed', '!=', True),
-            ('type.statement', '=', 'income'),
+            ('type.statement', 'in', ['income', 'balance']),
             ('company', '=', Eval('company', -1)),
             ])
     account_price_variance = fields.Many2One(
@@ -113,6 +118,12 @@ class CategoryAccount(metaclass=PoolMeta):
             ('type.statement', '=', 'income'),
             ('company', '=', Eval('company', -1)),
             ])
+
+    @classmethod
+    def get_account_stock_type_statements(cls):
+        # Goods received not invoiced (account_stock_in) is a liability
+        # cleared by the supplier invoices, not an income statement account.
+        return super().get_account_stock_type_statements() + ['balance']
 
 
 class Template(metaclass=PoolMeta):

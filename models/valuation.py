@@ -174,10 +174,13 @@ def inventory_accounts(company_id):
     cursor.execute(*layer.select(layer.account, distinct=True,
             where=(layer.company == company_id) & (layer.account != Null)))
     ids = {a for a, in cursor}
+    # A liability of stock type (goods received not invoiced, which
+    # supplier invoices may book on: "debt") holds no goods.
     ids.update(a.id for a in Account.search([
                 ('company', '=', company_id),
                 ('type.stock', '=', True),
                 ('type.statement', '=', 'balance'),
+                ('type.debt', '!=', True),
                 ]))
     return sorted(ids)
 

@@ -37,7 +37,7 @@ def build(database_name, config_file=None, products=50, days=365, seed=42,
     """
     from proteus import config as pconfig
 
-    progress = Progress(out=out, total=6)
+    progress = Progress(out=out, total=7)
     today = today or dt.date.today()
     start = today - dt.timedelta(days=days)
     config = pconfig.set_trytond(database_name, config_file=config_file)
@@ -52,20 +52,29 @@ def build(database_name, config_file=None, products=50, days=365, seed=42,
     suppliers, customers = _setup_parties(config)
     categories = _setup_categories(config, accounts)
     products = _setup_products(config, company, items, categories, suppliers)
-    progress("Opening stock from a physical count on %s" % start)
+    progress("Opening balances and stock from a physical count on %s"
+        % start)
     rng = random.Random(seed + 1)
-    opening = _opening_count(config, items, products, bins, start, rng)
-    progress("%d days of purchases and sales" % days)
+    opening = _opening(config, company, accounts, categories, items,
+        products, bins, start, rng)
+    progress("%d days of purchases, receipts, sales, deliveries, invoices "
+        "and payments" % days)
     figures = write_history(
         database_name, company.id, items, products, bins, suppliers,
-        customers, opening, start, today, seed, out=out)
+        customers, opening, start, today, seed,
+        _ledger(config, accounts, suppliers, customers), out=out)
     progress("Today's returns and cycle count, order points")
     _todays_events(config, items, products, bins, suppliers, customers,
         today, random.Random(seed + 3))
     _setup_order_points(config, items, products, figures)
     _close_config_wizard(config)
     progress("Done: %(products)d products, %(moves)d stock moves, "
-        "%(purchases)d purchases, %(sales)d sales" % figures)
+        "%(purchases)d purchases, %(shipments_in)d supplier shipments, "
+        "%(sales)d sales, %(shipments_out)d customer shipments, "
+        "%(invoices)d posted invoices, %(payments)d payments" % figures)
+    from .books import statements
+    for line in statements(database_name):
+        out(line)
     return figures
 
 
@@ -138,12 +147,24 @@ def _setup_accounting(config, company, start, today):
     create_chart.execute('create_properties')
 
     # Stock counterparts need an account type flagged "stock": the type of
-    # the chart's change in inventories is one.
+    # the chart's change in inventories is one. Goods received not invoiced
+    # is a liability (the supplier invoices clear it) of its own type,
+    # flagged "debt" so that supplier invoice lines may book on it.
+    AccountType = Model.get('account.account.type')
     stock_change = account('5.1.5')
     cost_of_sales = account('5.1.1')
+    payables = account('2.1.1')
+    grni_type = AccountType(name="Goods Received Not Invoiced",
+        parent=payables.type.parent, statement='balance', stock=True,
+        debt=True, company=company)
+    grni_type.save()
+    # An accrued liability (the chart's 2.2.0 has no type of its own).
     grni = Account(
-        name="Goods Received Not Invoiced", code='5.1.7',
-        parent=stock_change.parent, type=stock_change.type)
+        name="Goods Received Not Invoiced", code='2.2.5',
+        parent=account('2.2.1').parent, type=grni_type)
+    opening_equity = Account(
+        name="Opening Balance Equity", code='3.4.5',
+        parent=account('3.4.4').parent, type=account('3.4.4').type)
     cogs = Account(
         name="Cost of Goods Sold", code='5.1.8',
         parent=cost_of_sales.parent, type=cost_of_sales.type)
@@ -153,7 +174,7 @@ def _setup_accounting(config, company, start, today):
     variance = Account(
         name="Purchase Price Variance", code='5.1.10',
         parent=cost_of_sales.parent, type=cost_of_sales.type)
-    Account.save([grni, cogs, over_short, variance])
+    Account.save([grni, opening_equity, cogs, over_short, variance])
 
     sequence_type, = SequenceType.find(
         [('name', '=', "Account Move")], limit=1)
@@ -166,18 +187,25 @@ def _setup_accounting(config, company, start, today):
             company=company, move_sequence=sequence,
             account_stock_method='continental')
         invoice_type, = SequenceType.find([('name', '=', "Invoice")], limit=1)
-        invoice_sequence = Sequence(name="Invoices %s" % year,
-            sequence_type=invoice_type, company=company)
-        invoice_sequence.save()
+        customer_sequence = Sequence(name="Customer Invoices %s" % year,
+            prefix='INV/%s/' % year, sequence_type=invoice_type,
+            company=company)
+        supplier_sequence = Sequence(name="Supplier Invoices %s" % year,
+            prefix='SUP/%s/' % year, sequence_type=invoice_type,
+            company=company)
+        Sequence.save([customer_sequence, supplier_sequence])
         sequences, = fiscalyear.invoice_sequences
-        for kind in ['out_invoice', 'in_invoice', 'out_credit_note',
-                'in_credit_note']:
-            setattr(sequences, kind + '_sequence', invoice_sequence)
+        for kind in ['out_invoice', 'out_credit_note']:
+            setattr(sequences, kind + '_sequence', customer_sequence)
+        for kind in ['in_invoice', 'in_credit_note']:
+            setattr(sequences, kind + '_sequence', supplier_sequence)
         fiscalyear.save()
         fiscalyear.click('create_period')
     return {
         'stock': account('1.3.1'),
         'grni': grni,
+        'opening_equity': opening_equity,
+        'cash': account('1.1.1'),
         'cogs': cogs,
         'over_short': over_short,
         'stock_change': stock_change,
@@ -194,6 +222,10 @@ def _setup_locations(config):
     Location = Model.get('stock.location')
     warehouse, = Location.find([('type', '=', 'warehouse')])
     warehouse.name = "Main Warehouse"
+    # A small shop receives into the bins and picks from them: one-step
+    # supplier and customer shipments (no input or output moves).
+    warehouse.input_location = warehouse.storage_location
+    warehouse.output_location = warehouse.storage_location
     warehouse.save()
     storage = warehouse.storage_location
     storage.code = location_barcode('STO')
@@ -278,6 +310,74 @@ def _setup_products(config, company, items, categories, suppliers):
     return [t.products[0] for t in templates]
 
 
+def _opening(config, company, accounts, categories, items, products, bins,
+        date, rng):
+    """Book the opening balances: the cash at the bank and the stock of a
+    physical count, both against opening-balance equity.
+
+    The counterpart of a count is the categories' over/short account (the
+    module's account matrix): for the opening count it is the opening
+    balance equity account, then the over/short account for the counts
+    that follow.
+    """
+    from proteus import Model
+    Category = Model.get('product.category')
+    Journal = Model.get('account.journal')
+    AccountMove = Model.get('account.move')
+    Period = Model.get('account.period')
+
+    def counterpart(account):
+        for category in categories.values():
+            category.account_stock_over_short = account
+        Category.save(list(categories.values()))
+    counterpart(accounts['opening_equity'])
+    opening = _opening_count(config, items, products, bins, date, rng)
+    counterpart(accounts['over_short'])
+
+    journal, = Journal.find([('code', '=', 'MISC')])
+    period, = Period.find([('start_date', '<=', date),
+            ('end_date', '>=', date), ('type', '=', 'standard')])
+    entry = AccountMove(journal=journal, period=period, date=date,
+        description="Opening balance: cash at bank")
+    amount = Decimal(20000)
+    entry.lines.new(account=accounts['cash'], debit=amount, credit=Decimal(0))
+    entry.lines.new(
+        account=accounts['opening_equity'], debit=Decimal(0), credit=amount)
+    entry.save()
+    entry.click('post')
+    return opening
+
+
+def _ledger(config, accounts, suppliers, customers):
+    """Return the accounts and payment terms the history posts with; the
+    parties get their terms (walk-in customers pay at once, trade
+    customers and suppliers at 30 days, fasteners at 15)"""
+    from proteus import Model
+    Party = Model.get('party.party')
+    Term = Model.get('account.invoice.payment_term')
+    terms = {t.name: t for t in Term.find([])}
+    days = {"Upon Receipt": 0, "Net 15 days": 15, "Net 30 days": 30}
+    chosen = {}
+    for party in suppliers:
+        name = "Net 15 days" if 'Fasteners' in party.name else "Net 30 days"
+        party.supplier_payment_term = terms[name]
+        chosen[party.id] = name
+    for party in customers:
+        name = "Upon Receipt" if party.name.startswith('Walk-in') else (
+            "Net 30 days")
+        party.customer_payment_term = terms[name]
+        chosen[party.id] = name
+    Party.save(suppliers + customers)
+    return {
+        'receivable': accounts['receivable'].id,
+        'payable': accounts['payable'].id,
+        'cash': accounts['cash'].id,
+        'variance': accounts['variance'].id,
+        'terms': {p: terms[n].id for p, n in chosen.items()},
+        'term_days': {p: days[n] for p, n in chosen.items()},
+        }
+
+
 def _opening_count(config, items, products, bins, date, rng):
     "Count every bin on the first day and return the quantities counted"
     from proteus import Model
@@ -333,11 +433,15 @@ def _todays_events(config, items, products, bins, suppliers, customers,
 
 def _returns(config, products, bins, customer_location, supplier_location,
         warehouse, date, rng):
+    """A customer brings back one unit of the last delivery (a return sale:
+    customer return shipment and credit note) and one unit goes back to its
+    supplier (a return purchase: supplier return shipment and credit
+    note)"""
     from proteus import Model
     Move = Model.get('stock.move')
     Product = Model.get('product.product')
-    ShipmentOutReturn = Model.get('stock.shipment.out.return')
-    ShipmentInReturn = Model.get('stock.shipment.in.return')
+    Sale = Model.get('sale.sale')
+    Purchase = Model.get('purchase.purchase')
 
     sold = Move.find([
             ('to_location.type', '=', 'customer'),
@@ -345,36 +449,55 @@ def _returns(config, products, bins, customer_location, supplier_location,
             ], order=[('effective_date', 'DESC'), ('id', 'DESC')], limit=1)
     if sold:
         delivery, = sold
-        shipment = ShipmentOutReturn(
-            customer=delivery.origin.sale.party, planned_date=date,
-            effective_date=date)
-        shipment.incoming_moves.new(
-            product=delivery.product, quantity=1, unit=delivery.unit,
-            from_location=customer_location,
-            to_location=warehouse.input_location,
-            unit_price=delivery.unit_price, currency=delivery.currency)
+        sale = Sale(party=delivery.origin.sale.party, sale_date=date,
+            invoice_method='order', shipment_method='order')
+        sale.lines.new(product=delivery.product, quantity=-1,
+            unit_price=delivery.origin.unit_price)
+        sale.click('quote')
+        sale.click('confirm')
+        shipment, = sale.shipment_returns
+        shipment.effective_date = date
         shipment.click('receive')
-        shipment.click('do')
+        if shipment.state != 'done':
+            # with inventory moves from an input location
+            shipment.click('do')
+        credit_note, = sale.invoices
+        credit_note.invoice_date = date
+        credit_note.click('post')
 
     with config.set_context(locations=[warehouse.id], stock_date_end=date):
         stocked = [p for p in Product.find([]) if p.quantity >= 2]
     if stocked:
         product = rng.choice(stocked)
-        supplier = product.template.product_suppliers[0].party
+        supplier = product.template.product_suppliers[0]
+        purchase = Purchase(party=supplier.party, purchase_date=date,
+            invoice_method='order')
+        line = purchase.lines.new(product=product, quantity=-1)
+        line.unit_price = product.cost_price
+        purchase.click('quote')
+        purchase.click('confirm')
+        shipment, = purchase.shipment_returns
+        shipment.effective_date = date
+        # The clerk picks it from its bin.
         index = [p.id for p in products].index(product.id)
-        location = bins[index % len(bins)]
-        shipment = ShipmentInReturn(
-            supplier=supplier, from_location=location,
-            to_location=supplier_location, planned_date=date,
-            effective_date=date)
-        shipment.moves.new(
-            product=product, quantity=1, unit=product.default_uom,
-            from_location=location, to_location=supplier_location,
-            unit_price=product.cost_price,
-            currency=shipment.company.currency)
-        shipment.click('wait')
+        for move in shipment.moves:
+            move.from_location = bins[index % len(bins)]
+        shipment.save()
+        if shipment.state == 'draft':
+            shipment.click('wait')
         shipment.click('assign_try')
+        assert shipment.state == 'assigned', (shipment.state, [
+                (m.from_location.rec_name, m.quantity, m.state)
+                for m in shipment.moves])
         shipment.click('do')
+        credit_note, = purchase.invoices
+        credit_note.invoice_date = date
+        # The goods went back at their purchase value against goods
+        # received not invoiced: the credit note clears it there.
+        for invoice_line in credit_note.lines:
+            invoice_line.account = (
+                product.template.account_category.account_stock_in)
+        credit_note.click('post')
 
 
 def _setup_order_points(config, items, products, figures):
