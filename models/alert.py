@@ -58,6 +58,21 @@ class OrderPointAlert(ModelSQL, ModelView):
         cls._order = [('value', 'DESC'), ('id', 'ASC')]
 
     @classmethod
+    def search(cls, domain, offset=0, limit=None, order=None, count=False,
+            query=False):
+        pool = Pool()
+        FieldAccess = pool.get('ir.model.field.access')
+        # The value is for "Stock Valuation": the others may not sort by
+        # it either (sao asks for the model's order, value first), so
+        # their order leaves it out.
+        if not FieldAccess.check(
+                cls.__name__, ['value'], 'read', raise_exception=False):
+            order = [o for o in (cls._order if order is None else order)
+                if o[0].split('.')[0] != 'value'] or [('product', 'ASC')]
+        return super().search(domain, offset=offset, limit=limit,
+            order=order, count=count, query=query)
+
+    @classmethod
     def _on_hand_query(cls):
         "Return the on-hand and last outgoing date of each order point"
         pool = Pool()

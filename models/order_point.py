@@ -47,7 +47,7 @@ class OrderPoint(metaclass=PoolMeta):
             "the order point, or the target of its ABC class "
             "(Inventory > Configuration > Order Point Tuning)."),
         'on_change_with_fill_rate_target')
-    tuned_at = fields.DateTime("Tuned at", readonly=True)
+    tuned_at = fields.Timestamp("Tuned at", readonly=True)
     safety_stock = fields.Float(
         "Safety Stock", digits=(16, 2), readonly=True,
         help="The part of the minimal quantity above the demand expected "

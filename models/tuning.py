@@ -230,19 +230,22 @@ class Run(ModelSQL, ModelView):
     points_proposed = fields.Integer("Proposed", readonly=True)
     progress = fields.Function(
         fields.Float("Progress", digits=(1, 4)), 'get_figures')
-    sql_time = fields.Function(fields.Float("SQL Time", digits=(16, 3),
+    sql_time = fields.Function(fields.Float(
+            "SQL Time", digits=(16, 3), readonly=True,
             help="Seconds spent gathering the history (all batches)."),
         'get_figures')
-    math_time = fields.Function(fields.Float("Math Time", digits=(16, 3),
+    math_time = fields.Function(fields.Float(
+            "Math Time", digits=(16, 3), readonly=True,
             help="Seconds spent computing the order points (all batches)."),
         'get_figures')
-    write_time = fields.Function(fields.Float("Write Time", digits=(16, 3),
+    write_time = fields.Function(fields.Float(
+            "Write Time", digits=(16, 3), readonly=True,
             help="Seconds spent in the batches besides the history and the "
             "math: reading the order points, writing their new levels and "
             "the logs (all batches)."),
         'get_figures')
     finished_at = fields.Function(
-        fields.DateTime("Finished at"), 'get_figures')
+        fields.Timestamp("Finished at"), 'get_figures')
     batches = fields.One2Many(
         'perpetual_inventory.tuning.batch', 'run', "Batches", readonly=True)
     logs = fields.One2Many(
@@ -295,9 +298,11 @@ class Run(ModelSQL, ModelView):
                 'points_tuned': int(tuned or 0),
                 'points_changed': int(changed or 0),
                 'points_failed': int(failed or 0),
-                'sql_time': float(sql_time or 0),
-                'math_time': float(math_time or 0),
-                'write_time': float(write_time or 0),
+                # at the fields' digits, so that a form showing them
+                # does not take its rounding for a change
+                'sql_time': round(float(sql_time or 0), 3),
+                'math_time': round(float(math_time or 0), 3),
+                'write_time': round(float(write_time or 0), 3),
                 'finished_at': finished if (done or 0) >= total else None,
                 'state': 'done' if (done or 0) >= total else 'running',
                 'progress': (done or 0) / total if total else 1.0,
@@ -518,7 +523,7 @@ class Batch(ModelSQL, ModelView):
     write_time = fields.Float("Write Time", digits=(16, 3), readonly=True,
         help="Seconds spent besides the history and the math: reading the "
         "order points, writing their new levels and the logs.")
-    finished_at = fields.DateTime("Finished at", readonly=True)
+    finished_at = fields.Timestamp("Finished at", readonly=True)
 
     @classmethod
     def __setup__(cls):

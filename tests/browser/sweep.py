@@ -64,12 +64,22 @@ def records_of_module(data_dir, model, database='demo'):
         connection.close()
 
 
-def module_models(rpc):
-    "Return the models the module adds or extends"
-    models = {f['model'] for f in rpc.search_read(
-            'ir.model.field', [('module', '=', MODULE)], ['model'])}
-    models |= {m['name'] for m in rpc.search_read(
-            'ir.model', [('module', '=', MODULE)], ['name'])}
+def module_models():
+    "Return the models the module adds or extends (its tryton.cfg)"
+    import configparser
+    import importlib
+    package = 'trytond.modules.' + MODULE
+    config = configparser.ConfigParser()
+    config.read(os.path.join(os.path.dirname(importlib.import_module(
+                    package).__file__), 'tryton.cfg'))
+    models = set()
+    for section in config.sections():
+        if not section.startswith('register'):
+            continue
+        for path in config.get(section, 'model', fallback='').split():
+            module, name = path.rsplit('.', 1)
+            models.add(getattr(importlib.import_module(
+                        package + '.' + module), name).__name__)
     return models
 
 
@@ -180,8 +190,9 @@ CURRENT = """() => {
         name: tab.name_el ? tab.name_el.text() : '',
         model: screen.model_name,
         view_type: view ? view.view_type : null,
-        // the fields of every view the screen has loaded
-        fields: Object.keys(screen.model.fields),
+        // the fields of every view the screen has loaded, with their type
+        fields: Object.fromEntries(Object.entries(screen.model.fields).map(
+            ([name, field]) => [name, field.description.type])),
         records: screen.group ? screen.group.length : 0,
     };
 }"""
