@@ -69,9 +69,10 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="Relative change below which an order point is kept.")
     dampen_max_change = fields.Float(
         "Maximal Change", required=True, digits=(16, 4),
-        help="Largest change of an order point in one run, relative to "
-        "the larger of the value in force and the computed one (for the "
-        "minimal quantity, also of the order quantity).")
+        help="Largest change of an order point in one day, however many "
+        "runs, relative to the larger of the value in force at the start "
+        "of the day and the computed one (for the minimal quantity, also "
+        "of the order quantity).")
     batch_size = fields.Integer(
         "Batch Size", required=True,
         help="Order points tuned by one queued task.")
