@@ -794,9 +794,12 @@ class ValuationLayer(ModelSQL, ModelView):
                 where=layer.product.in_(products)
                 & layer.location.in_(locations),
                 group_by=[layer.product, layer.location]))
+        # SQLite sums the decimals as floats (-11.939999999999998): the sum
+        # is rounded to the digits of the values it adds up.
+        exp = Decimal(1).scaleb(-cls.value.digits[1])
         for product, location, quantity, value in cursor:
             result[(product, location)] = (
-                quantity or 0, Decimal(str(value or 0)))
+                quantity or 0, Decimal(str(value or 0)).quantize(exp))
         return result
 
     @classmethod
@@ -845,7 +848,8 @@ class ValuationLayer(ModelSQL, ModelView):
             available, value_available = on_hand.get(source, (0, Decimal(0)))
             layered = cls._layered_cost(move)
             if available > 0 and quantity >= available:
-                value = value_available
+                # all of the value left, in the currency like the entries
+                value = currency.round(value_available)
             elif layered is not None:
                 value = currency.round(Decimal(str(quantity)) * layered)
             elif available > 0:

@@ -22,6 +22,11 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateView, Wizard
 
 
+# Below this, a sum of float quantities is zero: SQLite and PostgreSQL add
+# up float quantities with residues such as 1e-16.
+QUANTITY_RESIDUE = 1e-9
+
+
 class ValuationContext(ModelView):
     "Stock Valuation Context"
     __name__ = 'stock.valuation.context'
@@ -95,7 +100,9 @@ class ValuationLine(ModelSQL, ModelView):
                     Round(Sum(layer.value), cls.value.digits[1])).as_('value'),
                 where=(layer.company == company) & (layer.date <= date),
                 group_by=group,
-                having=(Sum(layer.quantity) != 0) | (Sum(layer.value) != 0))
+                # a location emptied to a float's residue is not listed
+                having=(Abs(Sum(layer.quantity)) > QUANTITY_RESIDUE)
+                | (Round(Sum(layer.value), cls.value.digits[1]) != 0))
 
 
 def ledger_by_entry(company_id, date, account_ids):
