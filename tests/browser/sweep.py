@@ -207,6 +207,12 @@ SWITCH = """([view_type]) => {
     screen.switch_view(view_type);
 }"""
 
+SHOWS = """([view_type]) => {
+    const tab = Sao.Tab.tabs.get_current();
+    const view = tab && tab.screen && tab.screen.current_view;
+    return Boolean(view) && view.view_type === view_type;
+}"""
+
 VIEW_TYPES = """() => {
     const screen = Sao.Tab.tabs.get_current().screen;
     const types = [];

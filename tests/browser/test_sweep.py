@@ -17,7 +17,7 @@ from playwright.sync_api import Error as PageError
 
 from sweep import (
     CLOSE_TABS, CURRENT, IDLE, IDLE_TIMEOUT, IGNORED_CONSOLE, INSTRUMENT,
-    OPEN_ACTION, OPEN_MENU, RPC, SWITCH, VIEW_TYPES, buttons,
+    OPEN_ACTION, OPEN_MENU, RPC, SHOWS, SWITCH, VIEW_TYPES, buttons,
     keyword_actions, menus, module_models, records_of_module)
 
 # Cost and value fields by name and type: what a Stock user must not see
@@ -87,7 +87,7 @@ class Sweep:
                 continue
             if self.page.evaluate(IDLE):
                 quiet += 1
-                if quiet >= 3:
+                if quiet >= 5:
                     return True
             else:
                 quiet = 0
@@ -164,12 +164,18 @@ class Sweep:
                 continue
             label = '%s [%s]' % (what, view_type)
             self.run(label, SWITCH, [view_type])
+            # sao switches after its promises settle, not only its RPCs
+            try:
+                self.page.wait_for_function(SHOWS, arg=[view_type],
+                    timeout=IDLE_TIMEOUT * 1000)
+            except PageError:
+                pass
             if self.idle(label):
                 self.check(label)
                 shown = self.page.evaluate(CURRENT)
                 if shown['view_type'] != view_type:
-                    self.problems.append('%s: shows %s' % (
-                            label, shown['view_type']))
+                    self.problems.append('%s: shows %s after %ss' % (
+                            label, shown['view_type'], IDLE_TIMEOUT))
                 states.append(shown)
             self.shot(label)
         return states
