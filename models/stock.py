@@ -28,21 +28,8 @@ from trytond.modules.product import round_price
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from ..core.moves import COUNTERPART_ACCOUNTS
 from ..exceptions import ValuationAccountError
-
-# The counterpart of the inventory account for each kind of stock event
-# (continental's move types). "in_" events debit the inventory account and
-# credit the counterpart, "out_" events the reverse.
-COUNTERPART_ACCOUNTS = {
-    'in_supplier': 'account_stock_in',  # receipt: goods received not invoiced
-    'out_supplier': 'account_stock_in',  # return to supplier
-    'out_customer': 'account_cogs',  # delivery: cost of goods sold
-    'in_customer': 'account_cogs',  # customer return, at the original cost
-    'in_lost_found': 'account_stock_over_short',  # count overage
-    'out_lost_found': 'account_stock_over_short',  # count shortage
-    'in_production': 'account_stock_in',
-    'out_production': 'account_stock_out',
-    }
 
 
 def _to_date(value):
@@ -60,6 +47,11 @@ class Move(metaclass=PoolMeta):
     valuation_consumptions = fields.One2Many(
         'stock.valuation.consumption', 'outgoing', "Cost Consumptions",
         readonly=True)
+    returned_move = fields.Many2One(
+        'stock.move', "Returned Move", readonly=True, ondelete='RESTRICT',
+        help="Of a customer return, the delivery it comes back from; of a "
+        "return to the supplier, the receipt it sends back. Set when the "
+        "move is done; the valuation costs the return from it.")
 
     def _get_account_stock_move_lines(self, type_):
         pool = Pool()
@@ -314,6 +306,7 @@ class Move(metaclass=PoolMeta):
                 delivery = move._original_delivery()
                 if delivery and delivery.cost_price is not None:
                     move.cost_price = delivery.cost_price
+                    move.returned_move = delivery
                     returns.append(move)
         cls.save(returns)
         super().do(moves)
@@ -561,6 +554,7 @@ class Move(metaclass=PoolMeta):
         default = default.copy() if default is not None else {}
         default.setdefault('valuation_layers', None)
         default.setdefault('valuation_consumptions', None)
+        default.setdefault('returned_move', None)
         return super().copy(moves, default=default)
 
 
