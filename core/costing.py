@@ -160,11 +160,19 @@ class CustomerReturn(NamedTuple):
 
 
 class SupplierReturn(NamedTuple):
-    "Goods sent back to the supplier of the receipt layer ``layer_ref``."
+    """Goods sent back to the supplier of the receipt layer ``layer_ref``.
+
+    ``layer_ref`` may be None (no receipt known): the goods then leave in
+    the method's order.  ``unit_cost`` is the purchase price of the
+    returned goods (the receipt's unit price); under standard cost the
+    counterpart is credited at it and the difference to the standard is a
+    variance, as at the receipt.  The other methods ignore it.
+    """
     ref: Hashable
     date: Any
     quantity: Decimal
     layer_ref: Hashable
+    unit_cost: Optional[Decimal] = None
 
 
 class Adjustment(NamedTuple):
@@ -324,12 +332,19 @@ def current_cost(state):
         state: a State.
 
     Returns:
-        The standard cost; else the average cost of the stock on hand when
-        there is some; else the last known cost.
+        The standard cost; under FIFO and LIFO the remaining unit cost of
+        the layer the next issue takes (the oldest, the newest open one),
+        which the goods found join; under average the average cost of the
+        stock on hand; else (nothing on hand) the last known cost.
     """
     if state.method == STANDARD:
         return state.standard_cost
     if state.quantity > 0:
+        if state.method in (FIFO, LIFO):
+            layers = [l for l in state.layers if l.remaining_quantity > 0]
+            layer = layers[0] if state.method == FIFO else layers[-1]
+            return _CONTEXT.divide(
+                layer.remaining_value, layer.remaining_quantity)
         return average_cost(state)
     return state.last_cost
 
@@ -507,28 +522,32 @@ def _adjustment(state, event):
 
 def _supplier_return(state, event):
     q = _quantity(event.quantity)
+    if q > state.quantity:
+        raise CostingError(
+            "supplier return %r of %s exceeds the %s on hand"
+            % (event.ref, q, state.quantity))
     index = _find(state.layers, event.layer_ref)
+    # The returned goods come from their receipt's layer first (what is
+    # left of it); the rest in the method's order (the pooled methods
+    # track their quantities oldest first).
+    order = list(range(len(state.layers)))
+    if state.method == LIFO:
+        order.reverse()
+    if index is not None:
+        order.remove(index)
+        order.insert(0, index)
     if state.method in POOLED_METHODS:
-        if q > state.quantity:
-            raise CostingError(
-                "supplier return %r of %s exceeds the %s on hand"
-                % (event.ref, q, state.quantity))
-        # The returned goods come from the referenced layer first.
-        order = list(range(len(state.layers)))
-        if index is not None:
-            order.remove(index)
-            order.insert(0, index)
-        return _pooled_out(state, event, q, order)
-    if index is None or state.layers[index].remaining_quantity <= 0:
-        raise LayerError(
-            "supplier return %r: layer %r has nothing on hand"
-            % (event.ref, event.layer_ref))
-    layer = state.layers[index]
-    if q > layer.remaining_quantity:
-        raise LayerError(
-            "supplier return %r of %s exceeds the %s left of layer %r"
-            % (event.ref, q, layer.remaining_quantity, layer.ref))
-    return _layered_out(state, event, q, [index])
+        state, result = _pooled_out(state, event, q, order)
+    else:
+        state, result = _layered_out(state, event, q, order)
+    if state.method == STANDARD and event.unit_cost is not None:
+        # At the purchase price to the counterpart, at standard out of the
+        # stock: the variance of the receipt is reversed for these goods.
+        value = -_round(q * _cost(event.unit_cost, 'unit_cost'),
+            state.precision)
+        result = result._replace(
+            value=value, variance=value - result.inventory)
+    return state, result
 
 
 def _landed_cost(state, event):

@@ -169,13 +169,54 @@ def test_supplier_return(method, value, left):
     assert state.value == left and state.quantity == D(12)
 
 
+@pytest.mark.parametrize('method, value, left', [
+        # 3 left of r2 (60), then 1 in the method's order
+        (FIFO, D('90.00'), D('120.00')),  # 1 of r3 at 30
+        (LIFO, None, None),  # below
+        ])
+def test_supplier_return_beyond_its_layer(method, value, left):
+    events = [Receipt('r1', 1, D(5), D(10)), Receipt('r2', 2, D(5), D(20))]
+    if method == FIFO:
+        events += [Receipt('r3', 3, D(5), D(30)), Delivery('d1', 4, D(7))]
+    else:
+        # LIFO takes the newest: r3 then 2 of r2, before r1 comes
+        events = [Receipt('r2', 2, D(5), D(20)),
+            Receipt('r3', 3, D(5), D(30)), Delivery('d1', 4, D(7)),
+            Receipt('r1', 5, D(5), D(10))]
+        value, left = D('70.00'), D('40.00')  # then 1 of r1, the newest
+    state, results = run(new(method), *events)
+    state, result = apply(state, SupplierReturn('s1', 6, D(4), 'r2'))
+    assert result.consumptions[0].layer_ref == 'r2'
+    assert -result.value == value and state.value == left
+
+
+def test_supplier_return_standard_carries_its_variance():
+    state, results = run(new(STANDARD), Receipt('r1', 1, D(10), D(5)))
+    assert results[0].variance == D(50) - D(60)  # 10 at 5, standard 6
+    state, result = apply(
+        state, SupplierReturn('s1', 2, D(4), 'r1', unit_cost=D(5)))
+    assert (result.value, result.inventory, result.variance) == (
+        D(-20), D(-24), D(4))
+
+
+def test_count_gain_joins_the_next_layer():
+    events = [Receipt('r1', 1, D(10), D(10)), Receipt('r2', 2, D(10), D(20))]
+    for method, cost in [(FIFO, D(10)), (LIFO, D(20))]:
+        state, _ = run(new(method), *events)
+        assert costing.current_cost(state) == cost
+        _, result = apply(state, Adjustment('a1', 3, D(1)))
+        assert result.value == result.inventory == cost
+
+
 def test_supplier_return_limits():
     state, _ = run(
         new(FIFO), Receipt('r1', 1, D(10), D(5)),
         Receipt('r2', 2, D(10), D(7)), Delivery('d1', 3, D(12)))
-    with pytest.raises(LayerError, match='nothing on hand'):
-        apply(state, SupplierReturn('s1', 4, D(1), 'r1'))
-    with pytest.raises(LayerError, match='exceeds the 8 left'):
+    # r1 is spent: the goods leave in the method's order (r2)
+    _, result = apply(state, SupplierReturn('s1', 4, D(1), 'r1'))
+    assert [(c.layer_ref, c.value) for c in result.consumptions] == [
+        ('r2', D(7))]
+    with pytest.raises(CostingError, match='exceeds the 8 on hand'):
         apply(state, SupplierReturn('s1', 4, D(9), 'r2'))
     state, _ = run(new(AVERAGE), Receipt('r1', 1, D(2), D(5)))
     with pytest.raises(CostingError, match='exceeds the 2 on hand'):
@@ -293,7 +334,7 @@ def test_count_adjustments():
         new(FIFO), Receipt('r1', 1, D(10), D(5)),
         Receipt('r2', 2, D(10), D(7)), Adjustment('a1', 3, D(4)),
         Adjustment('a2', 4, D(-12)), Adjustment('a3', 5, D(1), D('2.5')))
-    assert results[2].value == D('24.00')  # 4 at the average 120 / 20
+    assert results[2].value == D('20.00')  # 4 at 5: r1, the next to go
     assert results[3].cost == D('64.00')  # 10 * 5 + 2 * 7
     assert results[4].value == D('2.50')
     state, results = run(new(STANDARD), Adjustment('a1', 1, D(2)))
@@ -570,12 +611,10 @@ def test_fifo_oldest_first_lifo_newest_first(method, ops):
             lots.append([event.ref, event.quantity,
                     share(event.quantity, qty, value)])
         else:
+            order = list(lots) if method == FIFO else list(reversed(lots))
             if isinstance(event, SupplierReturn):
-                order = [l for l in lots if l[0] == event.layer_ref]
-            elif method == FIFO:
-                order = list(lots)
-            else:
-                order = list(reversed(lots))
+                order = ([l for l in order if l[0] == event.layer_ref]
+                    + [l for l in order if l[0] != event.layer_ref])
             left, trail = event.quantity, []
             for lot in order:
                 if not left:
