@@ -13,6 +13,10 @@ class ValuationAccountError(ValidationError):
     pass
 
 
+class ValuationCostingError(UserError):
+    "The costing engine refuses a stock event (e.g. more returned than held)"
+
+
 class TuningConfigurationError(UserError):
     "The order point tuning configuration is not valid"
 

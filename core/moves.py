@@ -65,7 +65,9 @@ class MoveFact(NamedTuple):
     - ``from_type``, ``to_type``: the types of its locations.
     - ``quantity``: positive, in the product's default unit.
     - ``unit_price``: in the company's currency per default unit: the
-      purchase price of a receipt; for a count overage the cost it is
+      purchase price of a receipt; of a supplier return, the purchase
+      price of the receipt it sends back (the returned move's unit price,
+      its own when it has none); for a count overage the cost it is
       valued at, None for the engine's current cost.
     - ``returned``: the ref of the delivery a customer return comes back
       from, or of the receipt a supplier return sends back; None when no
@@ -119,8 +121,10 @@ def event(fact, consumptions=()):
         # No delivery to come back from: at the current cost.
         return costing.Adjustment(fact.ref, fact.date, quantity)
     if type_ == OUT_SUPPLIER:
+        # Under standard cost at the receipt's price (its variance
+        # reversed); the other methods take the goods at their cost.
         return costing.SupplierReturn(
-            fact.ref, fact.date, quantity, fact.returned)
+            fact.ref, fact.date, quantity, fact.returned, fact.unit_price)
     if type_ == IN_LOST_FOUND:
         return costing.Adjustment(
             fact.ref, fact.date, quantity, fact.unit_price)

@@ -1,26 +1,23 @@
 # This file is part of perpetual_inventory.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license
 # terms.
-"""Landed costs post their own entry: Inventory against the landed-cost
-account.
+"""Landed costs restate their receipts through the costing engine.
 
 account_stock_landed_cost adds the freight or duty of a supplier invoice to
-the unit price of the received moves.  Tryton then leaves the new cost to
-the scheduled cost price recomputation, whose revaluation (from
-account_stock_continental) credits goods received not invoiced, while the
-invoice line has already debited the landed-cost account.
+the unit price of the received moves.  Here posting (or cancelling) a
+landed cost restates their products at once, in the same transaction
+(`models/costing.py`): the engine replays the product's done moves as
+booked and with the new prices, and
 
-Here posting (or cancelling) a landed cost recomputes the cost of its
-products at once, in the same transaction, so the scheduled recomputation
-has nothing left to do (no double count), and:
+- the difference of the receipts (their landed cost) debits Inventory for
+  the goods still on hand and credits the landed-cost account (the account
+  of the invoice lines), in an entry whose origin is the landed cost
+  (under standard cost the inventory does not move: the purchase price
+  variance takes it);
+- the deliveries, counts and returns made since then are restated (cost of
+  goods sold, ... against Inventory) with the move as origin.
 
-- the revaluation of the goods still on hand debits Inventory and credits
-  the landed-cost account (the account of the invoice lines);
-- the part of the cost that belongs to goods already gone debits cost of
-  goods sold (or the purchase price variance under standard cost, whose
-  inventory value does not change) in one entry of the landed cost.
-
-Cancelling posts the exact reverse amounts through the same path.
+Cancelling restates them back through the same path.
 """
 from collections import defaultdict
 from decimal import Decimal
@@ -33,9 +30,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from ..exceptions import ValuationAccountError
-
-CONTEXT_KEY = '_perpetual_inventory_landed_cost'
-
+from . import costing as costing_models
 
 class AccountMove(metaclass=PoolMeta):
     __name__ = 'account.move'
@@ -62,47 +57,24 @@ class LandedCost(metaclass=PoolMeta):
     @Workflow.transition('cancelled')
     def cancel(cls, landed_costs):
         for landed_cost in landed_costs:
-            before = (landed_cost._landed_unit_prices()
-                if landed_cost.state == 'posted' else {})
+            posted = landed_cost.state == 'posted'
             super().cancel([landed_cost])
-            if before:
-                landed_cost._post_landed_cost_entries(before, cancel=True)
+            if posted:
+                landed_cost._post_landed_cost_entries(
+                    landed_cost._landed_moves(), cancel=True)
 
     @classmethod
     @Workflow.transition('posted')
     def post(cls, landed_costs):
-        # One at a time: the cost each adds is read from the unit prices
-        # before and after, which two landed costs of a shipment share.
+        # One at a time: each restates from the prices the one before left.
         for landed_cost in landed_costs:
-            before = landed_cost._landed_unit_prices()
             super().post([landed_cost])
-            landed_cost._post_landed_cost_entries(before)
+            landed_cost._post_landed_cost_entries(landed_cost._landed_moves())
 
-    def _landed_unit_prices(self):
-        "Return the unit price of the moves the landed cost changes"
-        return {m.id: m.unit_price for m in self.stock_moves()
-            if m.quantity and m.state == 'done'}
-
-    def _landed_amounts(self, before):
-        """Return the amount added to each product (company currency)
-        and the earliest date of its moves."""
-        pool = Pool()
-        Move = pool.get('stock.move')
-        Currency = pool.get('currency.currency')
-        currency = self.company.currency
-        amounts = defaultdict(Decimal)
-        start = {}
-        for move in Move.browse(list(before)):
-            difference = (move.unit_price - before[move.id]) * Decimal(
-                str(move.quantity))
-            with Transaction().set_context(date=move.effective_date):
-                difference = Currency.compute(
-                    move.currency, difference, currency, round=False)
-            amounts[move.product] += difference
-            start[move.product] = min(
-                start.get(move.product, move.effective_date),
-                move.effective_date)
-        return {p: currency.round(a) for p, a in amounts.items()}, start
+    def _landed_moves(self):
+        "Return the done moves whose unit price the landed cost changes"
+        return [m for m in self.stock_moves()
+            if m.quantity and m.state == 'done']
 
     def _landed_cost_accounts(self, total):
         """Return [(account, amount)] sharing total between the accounts of
@@ -144,90 +116,33 @@ class LandedCost(metaclass=PoolMeta):
                     account=Category.fields_get([name])[name]['string'],
                     company=self.company.rec_name))
 
-    def _post_landed_cost_entries(self, before, cancel=False):
+    def _post_landed_cost_entries(self, moves, cancel=False):
+        "Restate the products of the moves through the engine"
         pool = Pool()
-        AccountConfiguration = pool.get('account.configuration')
-        AccountMove = pool.get('account.move')
-        Line = pool.get('account.move.line')
-        Period = pool.get('account.period')
+        Move = pool.get('stock.move')
         Product = pool.get('product.product')
-        Date = pool.get('ir.date')
-        company = self.company
-        with Transaction().set_context(company=company.id):
-            today = Date.today()
-        period = Period.find(company, date=today)
-        if not period.fiscalyear.account_stock_method:
+        Restatement = costing_models.Restatement
+        products = sorted({m.product for m in moves}, key=lambda p: p.id)
+        if not products:
             return
-        amounts, start = self._landed_amounts(before)
-        amounts = {p: a for p, a in amounts.items() if a}
-        if not amounts:
-            return
-        total = sum(amounts.values(), Decimal(0))
-        accounts = self._landed_cost_accounts(total)
-        if not accounts:
-            return
-        clearing = accounts[0][0]
-        products = sorted(amounts, key=lambda p: p.id)
+        Product.lock([p.id for p in products])
         for product in products:
             # fail early, with a message naming the category and account
             self._landed_cost_account(product, 'account_stock')
+            method = product.get_multivalue(
+                'cost_price_method', company=self.company.id)
+            self._landed_cost_account(product, 'account_price_variance'
+                if method == 'fixed' else 'account_cogs')
 
-        # The revaluation of the goods on hand, by continental, now and
-        # against the landed-cost account.
-        origins = [str(p) for p in products]
-        known = {m.id for m in AccountMove.search(
-                [('origin', 'in', origins)])}
-        with Transaction().set_context(
-                company=company.id, **{CONTEXT_KEY: {
-                        'account': clearing.id,
-                        'landed_cost': self.rec_name,
-                        }}):
-            Product.recompute_cost_price(
-                Product.browse(products), start=min(start.values()))
-        revalued = defaultdict(Decimal)
-        for entry in AccountMove.search([
-                    ('origin', 'in', origins),
-                    ('state', '=', 'posted'),
-                    ]):
-            if entry.id in known:
-                continue
-            product = entry.origin
-            account = product.account_stock_used
-            revalued[product] += sum(
-                (l.debit - l.credit for l in entry.lines
-                    if l.account == account), Decimal(0))
-
-        # What did not go to the goods on hand belongs to the goods gone.
-        balances = defaultdict(Decimal)
-        for product in products:
-            # continental's revaluation credited the clearing account
-            balances[clearing] += revalued[product]
-            rest = amounts[product] - revalued[product]
-            if rest:
-                method = product.get_multivalue(
-                    'cost_price_method', company=company.id)
-                name = ('account_price_variance' if method == 'fixed'
-                    else 'account_cogs')
-                balances[self._landed_cost_account(product, name)] += rest
-        for account, amount in accounts:
-            balances[account] -= amount
-        lines = [Line(
-                account=account,
-                debit=max(amount, Decimal(0)),
-                credit=max(-amount, Decimal(0)))
-            for account, amount in sorted(
-                balances.items(), key=lambda i: i[0].id)
-            if amount]
-        if not lines:
-            return
-        config = AccountConfiguration(1)
-        move = AccountMove(
-            company=company, period=period, journal=config.stock_journal,
-            date=today, origin=self,
+        def counterparts(value):
+            return [(account, -amount)
+                for account, amount in self._landed_cost_accounts(value)]
+        restatement = Restatement(
+            origin=self, counterparts=counterparts,
+            repriced=[m.id for m in moves],
             description=gettext(
                 'perpetual_inventory.msg_landed_cost_cancel_entry'
                 if cancel else 'perpetual_inventory.msg_landed_cost_entry',
-                landed_cost=self.rec_name),
-            lines=lines)
-        move.save()
-        AccountMove.post([move])
+                landed_cost=self.rec_name))
+        Move.restate(products, self.company, restatement=restatement)
+        Move.write(Move.browse(moves), {'unit_price_updated': False})
