@@ -101,7 +101,11 @@ def event(fact, consumptions=()):
 
     Returns:
         A costing event, or None for a transfer or a move that is not
-        valued.
+        valued.  A customer return is a `CustomerReturn` at its delivery's
+        cost when it is linked and returns no more than the delivery's
+        trail holds, else a count gain (`Adjustment`) at the current cost.
+        A supplier return carries ``fact.unit_price`` (the receipt's
+        purchase price) for the standard method's variance.
     """
     type_ = move_type(fact.from_type, fact.to_type)
     quantity = fact.quantity
@@ -114,7 +118,11 @@ def event(fact, consumptions=()):
     if type_ in {OUT_CUSTOMER, OUT_PRODUCTION}:
         return costing.Delivery(fact.ref, fact.date, quantity)
     if type_ == IN_CUSTOMER:
-        if fact.returned is not None and consumptions:
+        delivered = sum((c.quantity for c in consumptions), Decimal(0))
+        # A return of more than its delivery took (a link by the heuristic,
+        # or returned twice) has no cost to come back at.
+        if (fact.returned is not None and consumptions
+                and quantity <= delivered):
             return costing.CustomerReturn(
                 fact.ref, fact.date, quantity, fact.returned,
                 tuple(consumptions))

@@ -37,6 +37,10 @@ def test_events():
     back = moves.event(
         MoveFact(3, None, 'customer', 'storage', D(1), returned=2), trail)
     assert back == costing.CustomerReturn(3, None, D(1), 2, trail)
+    # more than the delivery took: at the current cost
+    assert moves.event(
+        MoveFact(3, None, 'customer', 'storage', D(5), returned=2),
+        trail) == costing.Adjustment(3, None, D(5))
     # no delivery to come back from: valued at the current cost
     assert moves.event(
         MoveFact(4, None, 'customer', 'storage', D(1))) == (
