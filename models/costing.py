@@ -38,6 +38,16 @@ def _amounts(result):
         result.adjustment, result.consumptions)
 
 
+def _product_cost(state):
+    """Return Tryton's cost price of the product in the state: the standard,
+    the average cost of the goods on hand, else the last known cost"""
+    if state.method == costing.STANDARD:
+        return round_price(state.standard_cost)
+    if state.quantity > 0:
+        return round_price(costing.average_cost(state))
+    return round_price(state.last_cost)
+
+
 def booking_key(move):
     "Return the order the engine books the moves of a product in"
     return (move.effective_date, move.id)
@@ -143,7 +153,7 @@ class Move(metaclass=PoolMeta):
             applied = []
             for move in group:
                 state, result = cls._apply(state, move)
-                applied.append((move, result, state.last_cost))
+                applied.append((move, result, state))
             cls._record_costing(company, product, applied, state)
 
     @classmethod
@@ -295,7 +305,7 @@ class Move(metaclass=PoolMeta):
             last=None):
         """Store and post the results of the moves applied.
 
-        ``applied``: [(move, result, last cost after it)] of the moves done
+        ``applied``: [(move, result, state after it or None)] of the moves done
         now; ``replayed``: the results of a replay whose trails and cost
         prices replace the stored ones; ``last``: the last move booked,
         which keeps the last known cost of the state.
@@ -328,9 +338,18 @@ class Move(metaclass=PoolMeta):
                 costs[move] = cost
         Consumption.save(trails)
         Layer.write_state(company, product, state)
-        for move, _, last_cost in applied:
-            if last_cost is not None:
-                Layer.set_last_cost(move, last_cost)
+        # A receipt replayed at a new price is booked at it from now on.
+        Layer.set_unit_costs({r.event.ref: r.event.unit_cost
+                for r in (replayed or [])
+                if isinstance(r.event, costing.Receipt)})
+        products = defaultdict(list)
+        for move, _, after in applied:
+            if after is not None:
+                Layer.set_last_cost(move, after.last_cost)
+            products[_product_cost(after or state)].append(move)
+        for cost, moves in products.items():
+            # Tryton's product cost price after the move, as fifo keeps it
+            cls.write(moves, {'product_cost_price': cost})
         if last is not None:
             Layer.set_last_cost(last, state.last_cost)
         cls._write_cost_prices(company, product, costs, state)
@@ -371,9 +390,7 @@ class Move(metaclass=PoolMeta):
             cls.write(moves, {'cost_price': cost})
         if state.method == costing.STANDARD:
             return
-        cost = costing.average_cost(state) if state.quantity > 0 else (
-            state.last_cost)
-        cost = round_price(cost)
+        cost = _product_cost(state)
         if product.get_multivalue('cost_price', company=company.id) != cost:
             product.set_multivalue('cost_price', cost, company=company.id)
 
@@ -547,6 +564,21 @@ class Move(metaclass=PoolMeta):
         AccountMove.post(entries)
         Layer.save(layers)
         Layer.save(Layer.spread_emptied(layers))
+
+    @classmethod
+    def prices_restated(cls, products, start=None):
+        """Clear the flag of the moves whose unit price changed: their
+        products were restated (Tryton's scheduled recomputation looks for
+        it)"""
+        domain = [
+            ('unit_price_updated', '=', True),
+            ('product', 'in', [p.id for p in products]),
+            ]
+        if start:
+            domain.append(('effective_date', '>=', start))
+        updated = cls.search(domain, order=[])
+        if updated:
+            cls.write(updated, {'unit_price_updated': False})
 
     @classmethod
     def restate(cls, products, company, restatement=None, removed=()):

@@ -145,4 +145,4 @@ class LandedCost(metaclass=PoolMeta):
                 if cancel else 'perpetual_inventory.msg_landed_cost_entry',
                 landed_cost=self.rec_name))
         Move.restate(products, self.company, restatement=restatement)
-        Move.write(Move.browse(moves), {'unit_price_updated': False})
+        Move.prices_restated(products)

@@ -216,6 +216,17 @@ class ValuationLayer(ModelSQL, ModelView):
                     where=where & (layer.move == open_.ref)))
 
     @classmethod
+    def set_unit_costs(cls, costs):
+        "Store the unit cost of the engine layers of the moves (id -> cost)"
+        layer = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for move, cost in costs.items():
+            cursor.execute(*layer.update([layer.unit_cost],
+                    [cost.quantize(Decimal('0.0001'))],
+                    where=(layer.move == move) & (layer.kind == 'move')
+                    & (layer.remaining_quantity != Null)))
+
+    @classmethod
     def set_last_cost(cls, move, last_cost):
         "Store the engine's last known cost after the move on its layer"
         layer = cls.__table__()

@@ -171,15 +171,7 @@ class Product(metaclass=PoolMeta):
             Move.restate(goods, Company(company))
         in_max = backend.MAX_QUERY_PARAMS // 2
         for sub in grouped_slice(goods, count=in_max):
-            domain = [
-                ('unit_price_updated', '=', True),
-                ('product', 'in', [p.id for p in sub]),
-                ]
-            if start:
-                domain.append(('effective_date', '>=', start))
-            updated = Move.search(domain, order=[])
-            if updated:
-                Move.write(updated, {'unit_price_updated': False})
+            Move.prices_restated(list(sub), start=start)
 
     @classmethod
     def update_cost_price(cls, costs):
