@@ -31,6 +31,7 @@ from trytond.transaction import Transaction
 
 from ..exceptions import ValuationAccountError
 from . import costing as costing_models
+from .stock import lock_now
 
 class AccountMove(metaclass=PoolMeta):
     __name__ = 'account.move'
@@ -125,7 +126,7 @@ class LandedCost(metaclass=PoolMeta):
         products = sorted({m.product for m in moves}, key=lambda p: p.id)
         if not products:
             return
-        Product.lock([p.id for p in products])
+        lock_now(Product, products)
         for product in products:
             # fail early, with a message naming the category and account
             self._landed_cost_account(product, 'account_stock')
