@@ -39,6 +39,10 @@ def method_of(product, company):
             'cost_price_method', company=company.id))
 
 
+def _divide(value, quantity):
+    return value / quantity
+
+
 def to_decimal(value):
     "Return a stored float quantity as the Decimal the engine reads"
     return Decimal(str(value or 0))
@@ -195,6 +199,54 @@ class ValuationLayer(ModelSQL, ModelView):
             return None
 
     @classmethod
+    def pooled_state(cls, company, product):
+        """Return the State of an average or standard product from its
+        layers' totals, for layers stored without the engine's columns:
+        the pool is what the inventory account holds, its quantity tracked
+        as one layer of the latest move that brought goods in."""
+        pool = Pool()
+        Location = pool.get('stock.location')
+        Move = pool.get('stock.move')
+        method = method_of(product, company)
+        prec = precision(company.currency)
+        layer = cls.__table__()
+        move = Move.__table__()
+        cursor = Transaction().connection.cursor()
+        where = (layer.company == company.id) & (layer.product == product.id)
+        cursor.execute(*layer.select(
+                Sum(layer.quantity), Sum(layer.value), where=where))
+        quantity, value = cursor.fetchone()
+        quantity = to_decimal(round(quantity or 0, 9)).normalize()
+        value = Decimal(str(value or 0)).quantize(prec)
+        source = Location.__table__()
+        cursor.execute(*layer.join(move, condition=layer.move == move.id
+                ).join(source, condition=move.from_location == source.id
+                ).select(layer.move,
+                where=where & (layer.kind == 'move') & (layer.quantity > 0)
+                & (source.type != 'storage'),
+                order_by=[move.effective_date.desc, move.id.desc], limit=1))
+        row = cursor.fetchone()
+        cost_price = product.get_multivalue(
+            'cost_price', company=company.id) or Decimal(0)
+        layers = ()
+        if quantity and row:
+            layers = (costing.Layer(
+                    ref=row[0], date=None,
+                    kind=(costing.RECEIPT if quantity > 0
+                        else costing.SHORTFALL),
+                    quantity=quantity, unit_cost=cost_price, value=value,
+                    remaining_quantity=quantity, remaining_value=None),)
+        elif quantity:
+            return None
+        return costing.State(
+            method=method, precision=prec, quantity=quantity, value=value,
+            layers=layers,
+            standard_cost=(cost_price
+                if method == costing.STANDARD else None),
+            last_cost=(_divide(value, quantity) if quantity > 0
+                else cost_price))
+
+    @classmethod
     def write_state(cls, company, product, state):
         """Store the open layers of the engine's state on the layers of
         their moves; every other engine layer of the product is closed."""
@@ -213,7 +265,8 @@ class ValuationLayer(ModelSQL, ModelView):
                     [layer.remaining_quantity, layer.remaining_value],
                     [float(open_.remaining_quantity),
                         Null if pooled else open_.remaining_value],
-                    where=where & (layer.move == open_.ref)))
+                    where=(layer.move == open_.ref) & (layer.kind == 'move')
+                    & (layer.quantity != 0)))
 
     @classmethod
     def set_unit_costs(cls, costs):
