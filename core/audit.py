@@ -92,8 +92,10 @@ class History(NamedTuple):
     - ``accounts``: the accounts of the product's category by field name
       (``account_stock_in``, ``account_cogs``, ``account_price_variance``,
       ...), as COUNTERPART_ACCOUNTS names them; None when missing.
-    - ``standard_cost``: the standard cost before the first event, for
-      the standard method.
+    - ``initial_cost``: the product's cost before its first event: the
+      standard cost under the standard method; under the others the cost
+      of what goes out or is found at a count before any cost is known
+      (an opening count is valued at it).
     - ``unposted``: refs of moves whose period does not use continental
       stock accounting: no entry is expected, nor a layer value.
     """
@@ -101,7 +103,7 @@ class History(NamedTuple):
     method: str
     events: Tuple[Any, ...]
     accounts: Mapping[str, Hashable]
-    standard_cost: Optional[Decimal] = None
+    initial_cost: Optional[Decimal] = None
     precision: Decimal = costing.DEFAULT_PRECISION
     unposted: frozenset = frozenset()
 
@@ -203,12 +205,13 @@ def replay(history):
         for that event.
     """
     method = costing.normalize_method(history.method)
-    standard_cost = (
-        history.standard_cost if method == costing.STANDARD else None)
-    if method == costing.STANDARD and standard_cost is None:
-        standard_cost = ZERO
-    state = costing.initial_state(
-        method, standard_cost=standard_cost, precision=history.precision)
+    initial_cost = history.initial_cost or ZERO
+    if method == costing.STANDARD:
+        state = costing.initial_state(method, standard_cost=initial_cost,
+            precision=history.precision)
+    else:
+        state = costing.initial_state(method, last_cost=initial_cost,
+            precision=history.precision)
     accounts = history.accounts
     cogs = accounts.get('account_cogs')
     variance_account = accounts.get('account_price_variance')

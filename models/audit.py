@@ -296,13 +296,13 @@ def histories(company_id):
                 product_rows))
         if extra:
             facts = sorted(facts + extra, key=core_audit.booking_key)
-        standard_cost = None
-        if method == 'fixed':
-            standard_cost = next((_decimal(r[12]) for r in product_rows
-                    if r[12] is not None), Decimal(0))
+        # The cost the first move was done at: the standard in force, or
+        # the product's cost an opening count is valued at.
+        initial_cost = next((_decimal(r[12]) for r in product_rows
+                if r[12] is not None), Decimal(0))
         result.append(core_audit.History(
                 product.id, method, tuple(facts), accounts,
-                standard_cost=standard_cost, precision=precision,
+                initial_cost=initial_cost, precision=precision,
                 unposted=frozenset(unposted)))
     return result, read_layers(company_id), posted, inventory
 

@@ -80,7 +80,7 @@ def test_standard_variance_and_cost_change():
     history = audit.History('P', 'fixed', (
             receipt(1, 4, 10),
             audit.CostChangeFact('r1', DAY, D(12)),
-            delivery(2, 1, day=1)), ACCOUNTS, standard_cost=D(11))
+            delivery(2, 1, day=1)), ACCOUNTS, initial_cost=D(11))
     expected, _ = audit.replay(history)
     assert dict(expected[0].amounts) == {
         audit.STOCK: D(44), GRNI: D(-40), PPV: D(-4)}
@@ -175,6 +175,18 @@ def test_replay_error_stops_the_product():
     assert report.first == {'P': 2}
 
 
+def test_opening_count_at_the_initial_cost():
+    "A count before any cost is known is valued at the initial cost"
+    history = audit.History('P', 'average', (
+            MoveFact(1, DAY, 'lost_found', 'storage', D(3)),
+            delivery(2, 1)), ACCOUNTS, initial_cost=D('2.50'))
+    expected, _ = audit.replay(history)
+    assert dict(expected[0].amounts) == {
+        audit.STOCK: D('7.50'), OVER: D('-7.50')}
+    assert dict(expected[1].amounts) == {
+        audit.STOCK: D('-2.50'), COGS: D('2.50')}
+
+
 def test_booking_key():
     facts = [
         audit.CostChangeFact('c', DAY, D(1)),
@@ -214,7 +226,7 @@ def histories(draw):
                     or D(1)))
             on_hand -= min(quantity, on_hand) or D(1)
     return audit.History('P', method, tuple(events), ACCOUNTS,
-        standard_cost=D('9.99') if method == 'fixed' else None)
+        initial_cost=D('9.99'))
 
 
 @given(histories())
