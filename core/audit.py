@@ -47,6 +47,9 @@ OTHER = 'other'
 LAYER_QUANTITY = 'layer_quantity'
 LAYER_VALUE = 'layer_value'
 
+# The moves of a count, whose counterpart is compared as OTHER.
+COUNT_TYPES = frozenset({moves.IN_LOST_FOUND, moves.OUT_LOST_FOUND})
+
 # Kinds of differences
 AMOUNT = 'amount'  # an amount posted differs from the replay
 LAYER = 'layer'  # the stored layers differ from the replay
@@ -223,8 +226,15 @@ def replay(history):
                 type_ = moves.move_type(fact.from_type, fact.to_type)
                 event = moves.event(fact, trails.get(fact.returned, ()))
                 kind = 'move'
-                counterpart = accounts.get(
-                    moves.COUNTERPART_ACCOUNTS.get(type_))
+                if type_ in COUNT_TYPES:
+                    # The counterpart of a count is the user's choice per
+                    # count (opening-balance equity for an opening count,
+                    # the over/short account later): any account of the
+                    # entry that is not compared as such.
+                    counterpart = OTHER
+                else:
+                    counterpart = accounts.get(
+                        moves.COUNTERPART_ACCOUNTS.get(type_))
             elif isinstance(fact, LandedCostFact):
                 event = costing.LandedCost(
                     fact.ref, fact.date, fact.receipt, fact.amount)
@@ -304,17 +314,20 @@ def audit(histories, stored, posted, inventory_accounts):
     for history in histories:
         expected, error = replay(history)
         count += len(expected)
-        # Of a landed cost or a revaluation, cost of goods sold and price
-        # variance are compared as such, any other account as OTHER.
+        # Of a landed cost, a revaluation or a count, cost of goods sold
+        # and price variance are compared as such, any other account as
+        # OTHER.
         known = {history.accounts.get('account_cogs'),
             history.accounts.get('account_price_variance')} - {None}
         product_lines = []
         for item in expected:
             covered.add(item.ref)
+            free = item.kind != 'move' or any(
+                k == OTHER for k, _ in item.amounts)
             product_lines.extend(_compare(
                     history.product, item, stored.get(item.ref),
                     posted.get(item.ref, {}), inventory_accounts,
-                    known if item.kind != 'move' else None, totals))
+                    known if free else None, totals))
         if error is not None:
             ref, message = error
             covered.add(ref)

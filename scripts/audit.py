@@ -19,18 +19,27 @@ def _label(pool, key):
     return ACCOUNT_LABELS.get(key, str(key))
 
 
+def _amount(value, precision):
+    "Return the amount as text, with the currency's digits when it has them"
+    if value is None:
+        return '-'
+    if value == value.quantize(precision):
+        value = value.quantize(precision)
+    return str(value)
+
+
 def print_report(pool, company, report, out=print, lines=20):
     "Print the report of a company; return whether nothing differs"
     from ..models.audit import first_lines
-    Move = pool.get('stock.move')
     Product = pool.get('product.product')
+    precision = Decimal(1).scaleb(-company.currency.digits)
     out("Company %s: %d events replayed" % (company.rec_name, report.events))
     shown = first_lines(report)
     for line in shown[:lines]:
         product = (Product(line.product).rec_name
             if line.product is not None else "-")
         if isinstance(line.ref, int):
-            ref = Move(line.ref).rec_name
+            ref = 'stock.move,%d' % line.ref
         else:
             ref = str(line.ref)
         if line.kind == core_audit.REPLAY_ERROR:
@@ -39,14 +48,18 @@ def print_report(pool, company, report, out=print, lines=20):
             continue
         out("  %s | %s | %s | %s: expected %s, posted %s, difference %s" % (
                 product, ref, line.kind, _label(pool, line.account),
-                line.expected, line.posted, line.difference))
+                _amount(line.expected, precision),
+                _amount(line.posted, precision),
+                _amount(line.difference, precision)))
     if len(shown) > lines:
         out("  ... %d more (the wizard's spreadsheet lists them all)"
             % (len(shown) - lines))
     currency = company.currency
     for total in report.totals:
         out("  total %s: expected %s, posted %s" % (
-                _label(pool, total.account), total.expected, total.posted))
+                _label(pool, total.account),
+                _amount(total.expected, precision),
+                _amount(total.posted, precision)))
     out("Difference: %s over %d products, %d lines" % (
             currency.round(report.difference) if report.difference
             else Decimal(0), len(report.first), len(report.lines)))

@@ -180,17 +180,16 @@ def demo(args):
 
 def audit(args, out=print):
     "Print the audit of every company of the database; 1 when it differs"
+    # trytond read its configuration when this package was imported:
+    # update it in place.
+    from trytond import config
     data_dir = os.path.abspath(args.data_dir)
     config_file = os.path.join(data_dir, 'trytond.conf')
-    if args.database_uri:
-        os.environ['TRYTOND_DATABASE__URI'] = args.database_uri
-        if args.database_uri.startswith('sqlite'):
-            os.environ['TRYTOND_DATABASE__PATH'] = data_dir
-    elif os.path.exists(config_file):
-        os.environ['TRYTOND_CONFIG'] = config_file
+    if not args.database_uri and os.path.exists(config_file):
+        config.update_etc(config_file)
     else:
-        os.environ['TRYTOND_DATABASE__URI'] = 'sqlite://'
-        os.environ['TRYTOND_DATABASE__PATH'] = data_dir
+        config.set('database', 'uri', args.database_uri or 'sqlite://')
+        config.set('database', 'path', data_dir)
     from trytond.modules.perpetual_inventory.scripts.audit import (
         audit_database)
     return audit_database(args.database, company=args.company, out=out,

@@ -46,7 +46,7 @@ def books(history):
             stored[item.ref] = (float(item.quantity), item.value)
         lines = {}
         for key, amount in item.amounts:
-            account = {audit.STOCK: STOCK, audit.OTHER: CLEAR}.get(key, key)
+            account = {audit.STOCK: STOCK, audit.OTHER: OVER}.get(key, key)
             lines[account] = lines.get(account, D(0)) + amount
         if lines:
             posted[item.ref] = lines
@@ -182,7 +182,12 @@ def test_opening_count_at_the_initial_cost():
             delivery(2, 1)), ACCOUNTS, initial_cost=D('2.50'))
     expected, _ = audit.replay(history)
     assert dict(expected[0].amounts) == {
-        audit.STOCK: D('7.50'), OVER: D('-7.50')}
+        audit.STOCK: D('7.50'), audit.OTHER: D('-7.50')}
+    # booked against opening-balance equity (an account of its own)
+    report = audit.audit([history], {1: (3.0, D('7.50')), 2: (-1.0, D(-2.5))},
+        {1: {STOCK: D('7.50'), 77: D('-7.50')},
+            2: {STOCK: D('-2.50'), COGS: D('2.50')}}, {STOCK})
+    assert report.ok
     assert dict(expected[1].amounts) == {
         audit.STOCK: D('-2.50'), COGS: D('2.50')}
 
