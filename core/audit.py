@@ -218,23 +218,24 @@ def replay(history):
     accounts = history.accounts
     cogs = accounts.get('account_cogs')
     variance_account = accounts.get('account_price_variance')
+    # The counterpart per move type; of a count the user's choice per
+    # count (opening-balance equity for an opening count, the over/short
+    # account later): any account of the entry not compared as such.
+    counterparts = {type_: accounts.get(name)
+        for type_, name in moves.COUNTERPART_ACCOUNTS.items()}
+    counterparts.update(dict.fromkeys(COUNT_TYPES, OTHER))
     trails = {}
     result_list = []
+    append = result_list.append
+    unposted = history.unposted
+    apply = costing.apply
     for fact in history.events:
         try:
-            if isinstance(fact, moves.MoveFact):
-                type_ = moves.move_type(fact.from_type, fact.to_type)
+            if type(fact) is moves.MoveFact:
                 event = moves.event(fact, trails.get(fact.returned, ()))
                 kind = 'move'
-                if type_ in COUNT_TYPES:
-                    # The counterpart of a count is the user's choice per
-                    # count (opening-balance equity for an opening count,
-                    # the over/short account later): any account of the
-                    # entry that is not compared as such.
-                    counterpart = OTHER
-                else:
-                    counterpart = accounts.get(
-                        moves.COUNTERPART_ACCOUNTS.get(type_))
+                counterpart = counterparts.get(
+                    moves.move_type(fact.from_type, fact.to_type))
             elif isinstance(fact, LandedCostFact):
                 event = costing.LandedCost(
                     fact.ref, fact.date, fact.receipt, fact.amount)
@@ -249,24 +250,26 @@ def replay(history):
             if event is None:
                 # A transfer keeps the company's value; a move that is not
                 # stock has no value.
-                result_list.append(Expected(
-                        fact.ref, kind, ZERO, ZERO, (),
-                        fact.ref not in history.unposted))
+                append(Expected(fact.ref, kind, ZERO, ZERO, (),
+                        fact.ref not in unposted))
                 continue
-            state, result = costing.apply(state, event)
+            state, result = apply(state, event)
         except costing.CostingError as error:
             return tuple(result_list), (fact.ref, str(error))
         if result.consumptions:
             trails[fact.ref] = result.consumptions
-        amounts = defaultdict(Decimal)
-        amounts[STOCK] += result.inventory
-        amounts[counterpart] -= result.value
-        amounts[variance_account] += result.variance
-        amounts[cogs] += result.adjustment
-        result_list.append(Expected(
-                fact.ref, kind, result.quantity, result.inventory,
+        inventory = result.inventory
+        amounts = {STOCK: inventory} if inventory else {}
+        for key, amount in (
+                (counterpart, -result.value),
+                (variance_account, result.variance),
+                (cogs, result.adjustment)):
+            if amount:
+                amounts[key] = amounts.get(key, ZERO) + amount
+        append(Expected(
+                fact.ref, kind, result.quantity, inventory,
                 tuple((k, a) for k, a in amounts.items() if a),
-                fact.ref not in history.unposted))
+                fact.ref not in unposted))
     return tuple(result_list), None
 
 
@@ -279,26 +282,18 @@ def _account_order(key):
     return (1, key if isinstance(key, int) else 0, repr(key))
 
 
-def _key(account, inventory_accounts, known):
-    if account in inventory_accounts:
-        return STOCK
-    if known is not None and account not in known:
-        return OTHER
-    return account
-
-
 def audit(histories, stored, posted, inventory_accounts):
     """Replay the histories and compare them with what is stored and posted.
 
     Args:
         histories: an iterable of History, one per product.
         stored: ref of a move -> (quantity, value), the sums of its
-            layers (quantity a Decimal or a float).
+            layers (quantity a Decimal or a float, value a Decimal).
         posted: ref (of a move, a landed cost, a revaluation, or any other
             origin of an entry, None excluded) -> {account: amount}, the
-            sums (debit - credit) of the posted lines of the entries whose
-            origin it is. Entries without origin come as refs of their
-            own, which no history holds.
+            sums (debit - credit, Decimal) of the posted lines of the
+            entries whose origin it is. Entries without origin come as
+            refs of their own, which no history holds.
         inventory_accounts: the accounts that hold goods (compared as
             one key, STOCK).
 
@@ -342,7 +337,7 @@ def audit(histories, stored, posted, inventory_accounts):
             first[history.product] = product_lines[0].ref
             lines.extend(product_lines)
     for ref in sorted(set(posted) - covered, key=repr):
-        amount = sum((Decimal(str(a)) for account, a in posted[ref].items()
+        amount = sum((a for account, a in posted[ref].items()
                 if account in inventory_accounts), ZERO)
         if amount:
             totals[STOCK][1] += amount
@@ -355,43 +350,59 @@ def audit(histories, stored, posted, inventory_accounts):
         count)
 
 
+def _number(value):
+    "Return value as a Decimal (a float through its shortest repr)"
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
 def _compare(product, item, layers, entries, inventory_accounts, known,
         totals):
     "Return the lines where the stored and posted figures differ"
     lines = []
     if item.kind == 'move':
         quantity, value = layers if layers is not None else (ZERO, ZERO)
-        quantity = Decimal(str(quantity))
-        value = Decimal(str(value))
+        quantity = _number(quantity)
         if abs(quantity - item.quantity) > QUANTITY_TOLERANCE:
             lines.append(Line(
                     LAYER, product, item.ref, LAYER_QUANTITY,
                     item.quantity, quantity))
         if item.posting:
-            # SQLite sums decimals as floats: rounded to the currency.
-            value = value.quantize(Decimal('0.0001'))
-            totals[LAYER_VALUE][0] += item.value
-            totals[LAYER_VALUE][1] += value
+            total = totals[LAYER_VALUE]
+            total[0] += item.value
+            total[1] += value
             if value != item.value:
                 lines.append(Line(
                         LAYER, product, item.ref, LAYER_VALUE,
                         item.value, value))
     if not item.posting:
         return lines
-    found = defaultdict(Decimal)
+    found = {}
     for account, amount in entries.items():
-        found[_key(account, inventory_accounts, known)] += Decimal(
-            str(amount))
+        if account in inventory_accounts:
+            key = STOCK
+        elif known is not None and account not in known:
+            key = OTHER
+        else:
+            key = account
+        found[key] = found.get(key, ZERO) + amount
     wanted = dict(item.amounts)
-    kind = AMOUNT
-    if (item.kind == 'move' and wanted
-            and not any(found.values())):
-        kind = MOVE_WITHOUT_ENTRY
-    for key in sorted(set(wanted) | set(found), key=_account_order):
-        expected = wanted.get(key, ZERO)
-        amount = found.get(key, ZERO).quantize(Decimal('0.0001'))
-        totals[key][0] += expected
+    for key, amount in wanted.items():
+        totals[key][0] += amount
+    for key, amount in found.items():
         totals[key][1] += amount
+    if found == wanted:
+        return lines
+    keys = wanted.keys() | found.keys()
+    if all(found.get(k, ZERO) == wanted.get(k, ZERO) for k in keys):
+        return lines
+    kind = AMOUNT
+    if item.kind == 'move' and wanted and not any(found.values()):
+        kind = MOVE_WITHOUT_ENTRY
+    for key in sorted(keys, key=_account_order):
+        expected = wanted.get(key, ZERO)
+        amount = found.get(key, ZERO)
         if expected != amount:
             lines.append(Line(kind, product, item.ref, key, expected, amount))
     return lines

@@ -46,8 +46,18 @@ def _date(value):
     return value
 
 
+# The digits of the layers' values and of the sums compared.
+FOUR = Decimal('0.0001')
+
+
 def _decimal(value):
-    return Decimal(str(value)) if value is not None else Decimal(0)
+    """Return a Decimal of a database number: SQLite sums decimals as
+    floats, rounded back to the 4 digits of the columns"""
+    if isinstance(value, Decimal):
+        return value
+    if value is None:
+        return Decimal(0)
+    return Decimal(str(value)).quantize(FOUR)
 
 
 def _origin_id(origin):
@@ -84,7 +94,8 @@ def read_moves(company_id):
             where=(move.company == company_id) & (move.state == 'done')
             & (template.type == 'goods'),
             order_by=[move.product, move.effective_date, move.id]))
-    return cursor
+    # fetchall: a row at a time costs more than the query itself
+    return cursor.fetchall()
 
 
 def read_layers(company_id):
@@ -97,7 +108,7 @@ def read_layers(company_id):
             layer.move, Sum(layer.quantity), Sum(layer.value),
             where=(layer.company == company_id) & (layer.move != Null),
             group_by=[layer.move]))
-    return {m: (q or 0, _decimal(v)) for m, q, v in cursor}
+    return {m: (q or 0, _decimal(v)) for m, q, v in cursor.fetchall()}
 
 
 def read_posted(company_id, inventory):
@@ -125,7 +136,7 @@ def read_posted(company_id, inventory):
             where=where & (Like(entry.origin, 'stock.move,%')
                 | Like(entry.origin, 'account.landed_cost,%')),
             group_by=[entry.origin, line.account]))
-    for origin, account, value in cursor:
+    for origin, account, value in cursor.fetchall():
         key = (_origin_id(origin) if origin.startswith('stock.move,')
             else origin)
         posted[key][account] = _decimal(value)
@@ -198,18 +209,35 @@ def landed_cost_facts(company_id):
     return facts
 
 
+def cost_price_methods(company_id, template_ids):
+    """Return template id -> costing method in the company (one query; the
+    configuration's default for a template without a value)"""
+    pool = Pool()
+    Method = pool.get('product.cost_price_method')
+    Template = pool.get('product.template')
+    table = Method.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*table.select(table.template, table.cost_price_method,
+            where=(table.company == company_id)
+            & (table.cost_price_method != Null)))
+    methods = dict(cursor)
+    default = Template.default_cost_price_method(company=company_id)
+    return {t: methods.get(t) or default for t in template_ids}
+
+
 class _Prices:
     "The unit price of a move in the company's currency and default unit"
 
     def __init__(self, company):
+        pool = Pool()
+        self.Currency = pool.get('currency.currency')
+        self.Uom = pool.get('product.uom')
         self.company = company
         self.currency = company.currency.id
         self.rates = {}
 
     def __call__(self, row):
-        pool = Pool()
-        Currency = pool.get('currency.currency')
-        Uom = pool.get('product.uom')
+        Currency, Uom = self.Currency, self.Uom
         (_, _, date, _, _, _, _, unit_price, landed, currency, unit, _, _,
             default_uom) = row
         if unit_price is None:
@@ -246,13 +274,19 @@ def histories(company_id):
                 ('account_stock_method', '!=', None),
                 ])]
 
+    postings = {}
+
     def posting(date):
-        return any(s <= date <= e for s, e in years)
+        if date not in postings:
+            postings[date] = any(s <= date <= e for s, e in years)
+        return postings[date]
 
     rows = defaultdict(list)
     for row in read_moves(company_id):
         rows[row[1]].append(row)
     products = Product.browse(sorted(rows))
+    methods = cost_price_methods(
+        company_id, {p.template.id for p in products})
     categories = category_accounts(company_id, {
             p.template.account_category.id
             if p.template.account_category else None for p in products})
@@ -269,11 +303,11 @@ def histories(company_id):
     for product_id, key, date, id_ in revaluations:
         changes[product_id].append((date, id_, key))
 
+    quantities = {}  # float -> Decimal: few distinct quantities
     result = []
     for product in products:
         product_rows = rows[product.id]
-        with Transaction().set_context(company=company_id):
-            method = product.get_multivalue('cost_price_method')
+        method = methods[product.template.id]
         category = product.template.account_category
         accounts = categories[category.id if category else None]
         facts, unposted = [], set()
@@ -285,9 +319,13 @@ def histories(company_id):
             if (from_type in {'supplier', 'production', 'lost_found'}
                     and to_type == 'storage'):
                 unit_price = prices(row)
+            quantity = quantities.get(internal_quantity)
+            if quantity is None:
+                quantity = quantities[internal_quantity] = Decimal(
+                    str(internal_quantity))
             facts.append(MoveFact(
-                    id_, date, from_type, to_type,
-                    Decimal(str(internal_quantity)), unit_price, returned))
+                    id_, date, from_type, to_type, quantity, unit_price,
+                    returned))
             if not posting(date):
                 unposted.add(id_)
         extra = list(landed.get(product.id, []))
