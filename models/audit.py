@@ -131,15 +131,23 @@ def read_posted(company_id, inventory):
     join = line.join(entry, condition=line.move == entry.id)
     posted = defaultdict(dict)
     where = (entry.company == company_id) & (entry.state == 'posted')
+    # The lines one by one, summed here: an entry has a line or two per
+    # account, and grouping a million origins in the database costs more
+    # (PostgreSQL spills the hash to disk).
     cursor.execute(*join.select(
-            entry.origin, line.account, amount,
+            entry.origin, line.account,
+            Coalesce(line.debit, 0) - Coalesce(line.credit, 0),
             where=where & (Like(entry.origin, 'stock.move,%')
-                | Like(entry.origin, 'account.landed_cost,%')),
-            group_by=[entry.origin, line.account]))
+                | Like(entry.origin, 'account.landed_cost,%'))))
+    keys = {}
     for origin, account, value in cursor.fetchall():
-        key = (_origin_id(origin) if origin.startswith('stock.move,')
-            else origin)
-        posted[key][account] = _decimal(value)
+        key = keys.get(origin)
+        if key is None:
+            key = keys[origin] = (_origin_id(origin)
+                if origin.startswith('stock.move,') else origin)
+        amounts = posted[key]
+        amounts[account] = amounts.get(account, 0) + _decimal(value)
+    del keys
     revaluations = []
     others = (NotLike(Coalesce(entry.origin, ''), 'stock.move,%')
         & NotLike(Coalesce(entry.origin, ''), 'account.landed_cost,%'))
@@ -235,13 +243,26 @@ class _Prices:
         self.company = company
         self.currency = company.currency.id
         self.rates = {}
+        self.prices = {}
 
     def __call__(self, row):
-        Currency, Uom = self.Currency, self.Uom
         (_, _, date, _, _, _, _, unit_price, landed, currency, unit, _, _,
             default_uom) = row
         if unit_price is None:
             return None
+        if currency == self.currency:
+            # the same prices come back: computed once
+            key = (unit_price, landed, unit, default_uom)
+            price = self.prices.get(key)
+            if price is None:
+                price = self.prices[key] = self._price(row)
+            return price
+        return self._price(row)
+
+    def _price(self, row):
+        Currency, Uom = self.Currency, self.Uom
+        (_, _, date, _, _, _, _, unit_price, landed, currency, unit, _, _,
+            default_uom) = row
         # The purchase price: landed costs are events of their own.
         price = _decimal(unit_price) - _decimal(landed)
         if currency != self.currency:
