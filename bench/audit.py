@@ -14,9 +14,10 @@ the cent. VACUUM ANALYZE; then the audit of the company
 (``models/audit.py`` ``run``: its SQL reads, the replay of every move
 through the costing engine and the comparison) is timed ``--runs`` times.
 
-Printed: moves, seconds (reading and replaying apart), moves/s, and
-whether the audit found the books as the engine computes them (it must:
-the data agree with the engine).
+Printed: moves, seconds (reading and replaying apart), moves/s, the CPU
+seconds of the audit's process and the load average (the machine may be
+shared), and whether the audit found the books as the engine computes
+them (it must: the data agree with the engine).
 
 Usage::
 
@@ -59,17 +60,23 @@ def phase_audit(name, runs):
         with Transaction().set_context(company=company.id):
             for run in range(runs):
                 started = time.perf_counter()
+                cpu = time.process_time()
                 histories, stored, posted, inventory = audit.histories(
                     company.id)
                 read = time.perf_counter() - started
                 report = core_audit.audit(
                     histories, stored, posted, inventory)
                 total = time.perf_counter() - started
+                cpu = time.process_time() - cpu
+                del histories, stored, posted
                 timings.append({'read_s': read, 'replay_s': total - read,
-                        'total_s': total})
+                        'total_s': total, 'cpu_s': cpu,
+                        'load': os.getloadavg()[0]})
                 bench.log("audit run %d: %.1f s (read %.1f s, replay and "
-                    "compare %.1f s), %d events, %d differences" % (
-                        run + 1, total, read, total - read, report.events,
+                    "compare %.1f s; %.1f s of this process's CPU; load "
+                    "%.1f), %d events, %d differences" % (
+                        run + 1, total, read, total - read, cpu,
+                        os.getloadavg()[0], report.events,
                         len(report.lines)))
     return {'events': report.events, 'lines': len(report.lines),
         'ok': report.ok, 'runs': timings}
@@ -150,10 +157,11 @@ def main(argv=None):
         return 1
     best = min(result['runs'], key=lambda r: r['total_s'])
     print("audit: %d moves (%d events replayed), best of %d runs: %.1f s "
-        "(read %.1f s, replay and compare %.1f s), %.0f moves/s" % (
+        "(read %.1f s, replay and compare %.1f s), %.0f moves/s; "
+        "%.1f s of the audit process's CPU, load average %.1f" % (
             options.moves, result['events'], len(result['runs']),
             best['total_s'], best['read_s'], best['replay_s'],
-            options.moves / best['total_s']))
+            options.moves / best['total_s'], best['cpu_s'], best['load']))
     print("differences: %d (%s)" % (
             result['lines'], "ok" if result['ok'] else "NOT OK"))
     return 0 if result['ok'] else 1
