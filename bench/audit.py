@@ -11,7 +11,7 @@ company with three continental fiscal years, ``--products`` products
 ``--moves`` done moves over ``--days`` days, receipts and deliveries in
 turn, each with its posted entry (two lines) and its valuation layer, to
 the cent. VACUUM ANALYZE; then the audit of the company
-(``models/audit.py`` ``run``: its SQL reads, the replay of every move
+(``models/audit_facts.py``: its SQL reads, the replay of every move
 through the costing engine and the comparison) is timed ``--runs`` times.
 
 Printed: moves, seconds (reading and replaying apart), moves/s, the CPU
@@ -52,7 +52,8 @@ def phase_audit(name, runs):
     pool = Pool(name)
     pool.init()
     from trytond.modules.perpetual_inventory.core import audit as core_audit
-    from trytond.modules.perpetual_inventory.models import audit
+    from trytond.modules.perpetual_inventory.models import (
+        audit_facts as audit)
     timings = []
     with Transaction().start(name, 0, readonly=True):
         Company = pool.get('company.company')

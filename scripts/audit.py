@@ -70,7 +70,7 @@ def audit_database(database, company=None, out=print, lines=20):
     "Audit the companies of the database; return the exit status"
     from trytond.pool import Pool
     from trytond.transaction import Transaction
-    from ..models.audit import run
+    from ..models.audit_facts import run
     pool = Pool(database)
     pool.init()
     ok = True
