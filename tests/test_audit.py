@@ -15,6 +15,7 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction
 
 from ..core import audit as core_audit
+from ..scripts.audit import print_report
 
 
 class Books:
@@ -175,6 +176,10 @@ class AuditTestCase(unittest.TestCase):
             self.assertEqual(
                 totals[books.cogs.id].expected,
                 Decimal(60 - 20 + 54 + 66 - 22 + 55))
+            printed = []
+            self.assertTrue(print_report(
+                    Pool(), books.company, report, out=printed.append))
+            self.assertIn("Difference: 0 over 0 products, 0 lines", printed)
 
     @with_transaction()
     def test_layer_value_edited(self):
@@ -249,6 +254,16 @@ class AuditTestCase(unittest.TestCase):
                         core_audit.STOCK, Decimal(120), Decimal(0)),
                     (core_audit.MOVE_WITHOUT_ENTRY, product, move.id,
                         books.grni.id, Decimal(-120), Decimal(0))])
+            # the command prints the move, the amounts, and fails
+            printed = []
+            self.assertFalse(print_report(
+                    Pool(), books.company, report, out=printed.append))
+            self.assertIn(
+                "  fifo | stock.move,%d | move_without_entry | Inventory "
+                "accounts: expected 120.00, posted 0.00, difference -120.00"
+                % move.id, printed)
+            self.assertIn(
+                "Difference: 240.00 over 1 products, 2 lines", printed)
 
     @with_transaction()
     def test_entry_without_move(self):
