@@ -7,6 +7,12 @@
 
 builds the demo database when it does not exist yet (``--rebuild`` builds
 it again) and serves it with the Tryton server and Tryton's cron beside it.
+
+    perpetual-inventory audit [--database-uri URI] [--database NAME] ...
+
+replays the done moves of every company through the costing engine and
+compares them with the stored layers and posted entries (docs/audit.md):
+exit status 0 when nothing differs, 1 when something does.
 """
 import argparse
 import os
@@ -172,6 +178,24 @@ def demo(args):
     return serve(config_file, args.database, args.listen)
 
 
+def audit(args, out=print):
+    "Print the audit of every company of the database; 1 when it differs"
+    # trytond read its configuration when this package was imported:
+    # update it in place.
+    from trytond import config
+    data_dir = os.path.abspath(args.data_dir)
+    config_file = os.path.join(data_dir, 'trytond.conf')
+    if not args.database_uri and os.path.exists(config_file):
+        config.update_etc(config_file)
+    else:
+        config.set('database', 'uri', args.database_uri or 'sqlite://')
+        config.set('database', 'path', data_dir)
+    from trytond.modules.perpetual_inventory.scripts.audit import (
+        audit_database)
+    return audit_database(args.database, company=args.company, out=out,
+        lines=args.lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='perpetual-inventory')
     commands = parser.add_subparsers(dest='command', required=True)
@@ -196,9 +220,26 @@ def main(argv=None):
     parser_demo.add_argument('--seed', type=int, default=42)
     parser_demo.add_argument('--no-serve', action='store_true',
         help="build the database and exit")
+    parser_audit = commands.add_parser(
+        'audit', help="replay the done moves and compare them with the "
+        "books (exit status 1 when they differ)")
+    parser_audit.add_argument('--database-uri', default=None,
+        help="trytond database URI (default: the demo's configuration in "
+        "the data directory, else SQLite there)")
+    parser_audit.add_argument('--database', default=DEFAULT_DATABASE,
+        help="database name (default: %(default)s)")
+    parser_audit.add_argument('--data-dir', default='demo',
+        help="where the demo's configuration and SQLite files are "
+        "(default: %(default)s)")
+    parser_audit.add_argument('--company', type=int, default=None,
+        help="the id of the company (default: every company)")
+    parser_audit.add_argument('--lines', type=int, default=20,
+        help="differences printed at most (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.command == 'demo':
         return demo(args)
+    if args.command == 'audit':
+        return audit(args)
 
 
 if __name__ == '__main__':

@@ -15,9 +15,12 @@ itself writes:
   from the bins) and the customer invoice posted on the day, paid at once
   over the counter or at the customer's term.
 
-Each stock move gets exactly the journal entry account_stock_continental
-posts for it (Inventory vs Goods received not invoiced on receipt, Cost of
-goods sold vs Inventory on delivery) with its valuation layer; each invoice
+Each stock move is valued by the costing engine (core/costing through
+core/moves, as the models value a done move, so that the audit finds the
+same figures) and gets the journal entry account_stock_continental posts
+for it (Inventory vs Goods received not invoiced on receipt, Cost of goods
+sold vs Inventory on delivery) with its valuation layer and, for a
+delivery, its trail of consumptions; each invoice
 its entry (Goods received not invoiced vs Payable, Receivable vs Revenue)
 and each payment its entry reconciled with the invoice's. Entries are
 numbered by the fiscal year's sequence in date order, invoices, shipments,
@@ -31,6 +34,7 @@ import re
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from ..core import costing, moves
 from .demo_data import SUPPLIERS
 
 CENT = Decimal('0.01')
@@ -43,54 +47,51 @@ def _round(amount):
 
 
 class CostState:
-    "Running cost of one product, as Tryton's cost methods compute it"
+    """Running cost of one product: the costing engine's state.
 
-    def __init__(self, method, cost, quantity, opening_move):
-        self.method = method
-        self.cost = cost
-        self.quantity = quantity
-        # FIFO layers: [move id, quantity left, unit price]
-        self.layers = [[opening_move, quantity, cost]] if quantity else []
+    Each move of the history goes through the one rule of core/moves and
+    the engine of core/costing, as the models value a done move, so that
+    the history's entries and layers are what the audit replays.
+    """
+
+    def __init__(self, method, cost, quantity, opening_move, date=None):
+        method = costing.normalize_method(method)
+        self.state = costing.initial_state(method,
+            standard_cost=cost if method == costing.STANDARD else None,
+            last_cost=cost)
         self.consumed = defaultdict(Decimal)
+        self.trails = {}
+        if quantity:
+            # The opening count, valued as posted (at the product's cost).
+            self.apply(moves.MoveFact(opening_move, date, 'lost_found',
+                    'storage', Decimal(quantity), cost))
 
-    def receive(self, move_id, quantity, unit_price):
-        "Return the cost price stored on the incoming move"
-        if self.method == 'average':
-            total = self.quantity + quantity
-            self.cost = ((self.cost * self.quantity + unit_price * quantity)
-                / total).quantize(PRICE)
-        elif self.method == 'fifo':
-            self.layers.append([move_id, quantity, unit_price])
-        self.quantity += quantity
-        if self.method == 'fifo':
-            self.cost = self._fifo_cost()
-        return self.cost
+    def apply(self, fact):
+        "Return the engine's Result of the done move"
+        event = moves.event(fact, self.trails.get(fact.returned, ()))
+        self.state, result = costing.apply(self.state, event)
+        if result.consumptions:
+            self.trails[fact.ref] = result.consumptions
+            for consumption in result.consumptions:
+                if not consumption.provisional:
+                    self.consumed[consumption.layer_ref] += (
+                        consumption.quantity)
+        return result
 
-    def issue(self, quantity):
-        "Return the unit cost of the quantity leaving"
-        self.quantity -= quantity
-        if self.method != 'fifo':
-            return self.cost
-        value, left = Decimal(0), quantity
-        while left and self.layers:
-            layer = self.layers[0]
-            taken = min(left, layer[1])
-            value += taken * layer[2]
-            layer[1] -= taken
-            self.consumed[layer[0]] += taken
-            left -= taken
-            if not layer[1]:
-                self.layers.pop(0)
-        cost = (value / quantity).quantize(PRICE)
-        self.cost = self._fifo_cost() if self.layers else cost
-        return cost
+    @property
+    def cost(self):
+        "Return the product's cost price as Tryton stores it"
+        return costing.current_cost(self.state).quantize(PRICE)
 
-    def _fifo_cost(self):
-        quantity = sum(l[1] for l in self.layers)
-        if not quantity:
-            return self.cost
-        return (sum(l[1] * l[2] for l in self.layers) / quantity).quantize(
-            PRICE)
+    def receive(self, move_id, date, quantity, unit_price):
+        "Return the Result of a receipt"
+        return self.apply(moves.MoveFact(
+                move_id, date, 'supplier', 'storage', quantity, unit_price))
+
+    def issue(self, move_id, date, quantity):
+        "Return the Result of a delivery"
+        return self.apply(moves.MoveFact(
+                move_id, date, 'storage', 'customer', quantity))
 
 
 class Writer:
@@ -102,7 +103,7 @@ class Writer:
         'account.move', 'account.move.reconciliation', 'account.move.line',
         'purchase.purchase', 'purchase.line', 'sale.sale', 'sale.line',
         'stock.shipment.in', 'stock.shipment.out', 'stock.move',
-        'stock.valuation.layer', 'account.invoice', 'account.invoice.line',
+        'stock.valuation.layer', 'stock.valuation.consumption', 'account.invoice', 'account.invoice.line',
         'account.invoice.line-stock.move',
         'account.invoice-account.move.line',
         ]
@@ -416,7 +417,7 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
         states[item.index] = CostState(
             item.cost_price_method, item.cost,
             Decimal(opening.get(item.index, 0)),
-            opening_moves.get(product.id))
+            opening_moves.get(product.id), start)
         supplier = min(
             ProductSupplier.search([('template', '=', product.template.id)]),
             key=lambda s: s.sequence or 0)
@@ -483,6 +484,20 @@ def _write(pool, transaction, company_id, items, product_ids, bin_ids,
             layer['account_move'] = account_move
         writer.add('stock.valuation.layer', layer)
     context['post'] = post
+
+    def consumptions(move_id, product, result):
+        "Write the trail of a delivery: which receipt its units came from"
+        for consumption in result.consumptions:
+            if consumption.provisional or not consumption.layer_ref:
+                continue
+            writer.add('stock.valuation.consumption', {
+                    'company': company_id, 'product': product,
+                    'outgoing': move_id, 'incoming': consumption.layer_ref,
+                    'quantity': float(consumption.quantity),
+                    'unit_cost': consumption.unit_cost.quantize(PRICE),
+                    'value': consumption.value,
+                    })
+    context['consumptions'] = consumptions
 
     for offset in range(1, days):
         date = start + dt.timedelta(days=offset)
@@ -622,8 +637,11 @@ def _write_sales(ctx, date, sold, customer_ids, payments):
                     'actual_quantity': float(quantity),
                     'quantity_to_invoice': 0.0, 'quantity_to_ship': 0.0,
                     })
-            cost = states[index].issue(quantity)
-            move_id = writer.add('stock.move', {
+            move_id = writer.next_id('stock.move')
+            result = states[index].issue(move_id, date, quantity)
+            cost = (result.cost / quantity).quantize(PRICE)
+            writer.add('stock.move', {
+                    'id': move_id,
                     'product': product.id, 'quantity': float(quantity),
                     'internal_quantity': float(quantity), 'unit': unit,
                     'from_location': location,
@@ -638,9 +656,10 @@ def _write_sales(ctx, date, sold, customer_ids, payments):
                     'unit_price_updated': False, 'fifo_quantity': 0.0,
                     })
             stock, _, cogs, _ = ctx['accounts'][product.id]
-            ctx['post'](move_id, date, cogs, stock, _round(quantity * cost),
+            ctx['post'](move_id, date, cogs, stock, result.cost,
                 "Delivery: %s u %s" % (quantity, item.name), product.id,
                 location, -quantity)
+            ctx['consumptions'](move_id, product.id, result)
             counts['moves'] += 1
             invoice_lines.append(({
                         'product': product.id, 'quantity': float(quantity),
@@ -743,7 +762,8 @@ def _receive(ctx, purchase, date):
         product = products[index]
         location = bin_ids[index % len(bin_ids)]
         move_id = writer.next_id('stock.move')
-        cost = states[index].receive(move_id, quantity, unit_price)
+        result = states[index].receive(move_id, date, quantity, unit_price)
+        cost = states[index].cost
         writer.add('stock.move', {
                 'id': move_id, 'product': product.id,
                 'quantity': float(quantity),
@@ -762,13 +782,11 @@ def _receive(ctx, purchase, date):
                 })
         purchase['moves'].append(move_id)
         stock, stock_in, _, _ = ctx['accounts'][product.id]
-        value = unit_price if item.cost_price_method != 'fixed' else (
-            item.cost)
-        standard = _round(quantity * value)
-        ctx['post'](move_id, date, stock, stock_in, standard,
+        # inventory at the engine's value (the standard under fixed cost),
+        # goods received not invoiced at the purchase price
+        ctx['post'](move_id, date, stock, stock_in, result.inventory,
             "Receipt: %s u %s" % (quantity, item.name), product.id,
-            location, quantity,
-            variance=_round(quantity * unit_price) - standard)
+            location, quantity, variance=result.variance)
         ctx['counts']['moves'] += 1
     if purchase['invoice_date'] >= ctx['today']:
         # Received, the invoice still to come.
@@ -864,6 +882,8 @@ def _write_costs(pool, transaction, items, products, states, company_id):
     move = Move.__table__()
     for item, product in zip(items, products):
         state = states[item.index]
+        if item.cost_price_method not in {'fifo', 'lifo'}:
+            continue
         for move_id, quantity in state.consumed.items():
             if move_id:
                 cursor.execute(*move.update(
