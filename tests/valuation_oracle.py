@@ -43,12 +43,14 @@ class Rules:
     # FIFO/LIFO count overage: 'average' is the documented rule
     # (docs/costing.md, current_cost: the average cost of what is on hand,
     # else the last known cost); 'layer' values it at the unit cost of the
-    # layer the last outgoing goods came from (the layer it restores).
+    # layer the last outgoing goods came from (the layer it restores);
+    # 'next_issue' at the remaining unit value of the layer the next issue
+    # would take (FIFO the oldest open layer, LIFO the newest).
     count_gain_cost: str = 'average'
     # FIFO/LIFO return to the supplier of more than its receipt has left:
     # None means undecided (the model raises Undecided and the random tests
-    # do not generate the case); 'oldest' / 'newest' would take the rest
-    # from the other layers in that order.
+    # do not generate the case); 'method_order' takes what is left of the
+    # receipt, then the rest in the method's order.
     supplier_return_beyond_receipt: object = None
     # A later partial return against the same document: 'original' is the
     # documented round(q x cost / quantity) of the whole document;
@@ -314,10 +316,15 @@ class _Replay:
         "The cost a count gain comes in at."
         if self.method == 'fixed':
             return self.standard
-        if (self.method in ('fifo', 'lifo')
-                and self.rules.count_gain_cost == 'layer'
-                and self.last_consumed_cost is not None):
-            return self.last_consumed_cost
+        if self.method in ('fifo', 'lifo'):
+            rule = self.rules.count_gain_cost
+            if rule == 'layer' and self.last_consumed_cost is not None:
+                return self.last_consumed_cost
+            if rule == 'next_issue':
+                layers = self._open()
+                if layers:
+                    return layers[0].value / layers[0].remaining
+                return self.last_cost
         quantity, value = self.quantity(), self.value()
         if quantity > 0:
             return value / quantity
@@ -403,8 +410,10 @@ class _Replay:
                     raise Undecided("%s: %s returned, %s left of %s" % (
                             event.ref, event.quantity, layer.remaining,
                             event.receipt))
-                raise Undecided("rule %r not modelled" % rule)
-            cost = self._take(event.quantity, layer)
+                if rule != 'method_order':
+                    raise Undecided("rule %r not modelled" % rule)
+            cost = self._take(event.quantity,
+                layer if layer.remaining else None)
             self._post(event.ref, inventory=-cost, stock_in=cost)
             return
         if self.method == 'average':

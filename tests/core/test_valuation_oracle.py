@@ -279,3 +279,26 @@ def test_standard_negative_stock_and_counts():
     assert valuation.result('c')['over_short'] == D(-7)
     assert (valuation.quantity(), valuation.value()) == (3, D(21))
     check_balanced(valuation)
+
+
+def test_supplier_return_beyond_receipt_method_order():
+    """With 'method_order', 4 of a receipt with 3 left: the 3 (at 12),
+    then 1 in the FIFO order (the oldest open layer, at 14)."""
+    rules = dataclasses.replace(oracle.RULES,
+        supplier_return_beyond_receipt='method_order')
+    valuation = run('fifo', Receive('r1', 1, D(5), D(10)),
+        Receive('r2', 2, D(5), D(12)), Receive('r3', 2, D(5), D(14)),
+        Deliver('d', 3, D(7)), SupplierReturn('s', 4, D(4), 'r2'),
+        rules=rules)
+    assert valuation.result('s')['stock_in'] == D(50)
+    assert (valuation.quantity(), valuation.value()) == (4, D(56))
+
+
+def test_count_gain_next_issue():
+    "LIFO 10 @ 10, 10 @ 20, 5 out, 2 found at the layer the next issue takes."
+    rules = dataclasses.replace(oracle.RULES, count_gain_cost='next_issue')
+    valuation = run('lifo', Receive('r1', 1, D(10), D(10)),
+        Receive('r2', 2, D(10), D(20)), Deliver('d', 3, D(5)),
+        Count('c', 4, D(2)), rules=rules)
+    # LIFO: the next issue takes the newest layer, 5 left of it at 20.
+    assert valuation.result('c')['inventory'] == D(40)
