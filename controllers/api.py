@@ -141,6 +141,9 @@ def invalid_message(invalid):
     if invalid.rule == 'max_length':
         return 'field_invalid', _message('msg_scanner_field_length',
             field=field, length=values['length'])
+    if invalid.rule == 'min_length':
+        return 'field_invalid', _message('msg_scanner_field_length_min',
+            field=field, length=values['length'])
     if invalid.rule == 'minimum':
         return 'field_invalid', _message('msg_scanner_field_minimum',
             field=field, minimum=values['minimum'])

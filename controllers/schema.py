@@ -169,7 +169,9 @@ def validate(schema, value, field=''):
             raise Invalid('max_length', field,
                 length=schema.get('maxLength', MAX_TEXT))
         if len(value) < schema.get('minLength', 0):
-            raise Invalid('missing', field)
+            if not value:
+                raise Invalid('missing', field)
+            raise Invalid('min_length', field, length=schema['minLength'])
         if '\x00' in value:
             raise Invalid('type', field, type='string')
         if schema.get('format') == 'date':
