@@ -88,7 +88,8 @@ class Scanner(Model):
             raise ScannerConflict('barcode_ambiguous', gettext(
                     'perpetual_inventory.msg_scanner_barcode_ambiguous',
                     barcode=barcode,
-                    records=', '.join('"%s"' % r.rec_name
+                    records=', '.join('%s "%s"' % (
+                            r.__names__()['model'], r.rec_name)
                         for r in records)))
         record, = records
         return scan, record
@@ -235,8 +236,7 @@ class Scanner(Model):
                 ('type', '=', 'purchase'),
                 ])
         return [{
-                'warehouse': p.warehouse_location.rec_name
-                if p.warehouse_location else None,
+                'warehouse': p.location.rec_name if p.location else None,
                 'reorder_point': p.min_quantity,
                 'order_up_to': p.target_quantity,
                 } for p in points]

@@ -262,6 +262,9 @@ class Receive(Model):
             shipment = ShipmentIn(
                 company=document.company, supplier=document.party,
                 warehouse=document.warehouse)
+            # as the client fills them when a clerk picks the warehouse
+            shipment.on_change_warehouse()
+            shipment.on_change_supplier()
         else:
             shipment = document
         moves = cls._shipment_moves(document, shipment, lines)
@@ -307,7 +310,7 @@ class Receive(Model):
             if not line['moves']:
                 if remaining:
                     moves.append(cls._unexpected_move(
-                            document, shipment, product, remaining))
+                            document, product, remaining))
                 continue
             for i, move in enumerate(line['moves']):
                 last = i == len(line['moves']) - 1
@@ -326,7 +329,7 @@ class Receive(Model):
         return moves
 
     @classmethod
-    def _unexpected_move(cls, document, shipment, product, quantity):
+    def _unexpected_move(cls, document, product, quantity):
         "Return a move of a product received though not ordered"
         pool = Pool()
         Move = pool.get('stock.move')
@@ -347,5 +350,4 @@ class Receive(Model):
             from_location=supplier.supplier_location,
             to_location=warehouse.input_location,
             company=document.company, currency=currency,
-            unit_price=currency.round(price) if price is not None else 0,
-            planned_date=shipment.planned_date)
+            unit_price=currency.round(price) if price is not None else 0)
