@@ -6,7 +6,29 @@ from trytond.model.exceptions import ValidationError
 
 
 class ScannerError(UserError):
-    pass
+    """A scan the API refuses: its HTTP status, code and plain words.
+
+    details: what the page shows with the message (e.g. the lines that
+    differ from the order), JSON-serializable.
+    """
+    status = 400
+
+    def __init__(self, code, message, details=None):
+        super().__init__(message)
+        self.code = code
+        self.details = details
+
+
+class ScannerNotFound(ScannerError):
+    status = 404
+
+
+class ScannerConflict(ScannerError):
+    status = 409
+
+
+class ScannerInvalid(ScannerError):
+    status = 422
 
 
 class ValuationAccountError(ValidationError):

@@ -1,117 +1,35 @@
 # This file is part of perpetual_inventory.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license
 # terms.
-"""HTTP routes of the scanner: the page and its JSON API (v1).
+"""HTTP routes of the scanner: the page, its files and the JSON API (v1).
 
-A route parses the request, calls a model classmethod and serializes the
-answer. Every API route authenticates through Tryton itself: the session of
-the web client (cookie or ``Authorization: Session``), HTTP Basic with the
-user's password, or a user application key (``Authorization: Bearer KEY``)
-of the application "perpetual_inventory".
+The API's operations are declared and registered in controllers/
+operations.py (through controllers/api.py); this file adds the page, the
+OpenAPI document generated from those declarations, and the JSON answer to
+a path that is no operation.
 """
-import json
-import logging
 import mimetypes
 import os
-from functools import wraps
 
-from trytond import backend
-from trytond.exceptions import UserError, UserWarning
 from trytond.i18n import gettext
-from trytond.model.exceptions import AccessError
-from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     HTTPStatus, Response, with_pool, with_transaction)
-from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
 
-from ..core import gs1
+from . import operations  # noqa: F401 (registers the operations' routes)
+from .api import API_PREFIX, OPERATIONS, PREFIX, json_error, json_response
+from .schema import openapi
 
 STATIC_DIR = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     'static', 'scanner')
 STATIC_FILES = {'index.html', 'scanner.js', 'scanner.css'}
-APPLICATION = 'perpetual_inventory'
-PREFIX = '/<database_name>/perpetual_inventory'
-
-logger = logging.getLogger(__name__)
-
-
-def json_response(data, status=HTTPStatus.OK):
-    return Response(
-        json.dumps(data, separators=(',', ':')), status=status,
-        content_type='application/json')
-
-
-def json_error(status, code, message):
-    return json_response(
-        {'error': {'code': code, 'message': message}}, status=status)
-
-
-def _request_user(request):
-    "Return the id of the user who sent the request, or None"
-    if request.session or (
-            request.authorization
-            and request.authorization.type in {'session', 'basic'}):
-        return request.user_id
-    authorization = request.authorization
-    if authorization and authorization.type == 'bearer':
-        UserApplication = Pool().get('res.user.application')
-        application = UserApplication.check(
-            getattr(authorization, 'token', '') or '', APPLICATION)
-        if application and application.user:
-            return application.user.id
-
-
-def api(func):
-    """Authenticate, check the scanner group and run func as the user.
-
-    The handler runs with access rights checked, in the user's context
-    (company, warehouse, language), and answers JSON: an error Tryton
-    raises is the module's JSON error too (never Tryton's HTML page), and
-    the transaction is rolled back so that it changes nothing.
-    """
-    @wraps(func)
-    def wrapper(request, pool, *args, **kwargs):
-        user_id = _request_user(request)
-        if not user_id:
-            return json_error(
-                HTTPStatus.UNAUTHORIZED, 'unauthorized',
-                "Log in or send a valid application key.")
-        transaction = Transaction()
-        with transaction.set_user(user_id), \
-                transaction.set_context(_check_access=False):
-            User = pool.get('res.user')
-            ModelData = pool.get('ir.model.data')
-            group_id = ModelData.get_id(
-                'perpetual_inventory', 'group_warehouse_scanner')
-            if group_id not in User.get_groups():
-                return json_error(
-                    HTTPStatus.FORBIDDEN, 'forbidden',
-                    gettext('perpetual_inventory.msg_scanner_access_denied'))
-            preferences = User.get_preferences(context_only=True)
-        with transaction.set_user(user_id), \
-                transaction.set_context(preferences, _check_access=True):
-            try:
-                return func(request, pool, *args, **kwargs)
-            except (TransactionError, backend.DatabaseOperationalError):
-                # with_transaction retries these
-                raise
-            except AccessError as exception:
-                transaction.rollback()
-                return json_error(
-                    HTTPStatus.FORBIDDEN, 'access_denied', exception.message)
-            except (UserError, UserWarning) as exception:
-                transaction.rollback()
-                return json_error(
-                    HTTPStatus.BAD_REQUEST, 'user_error', exception.message)
-            except Exception:
-                logger.exception("scanner API %s", request.path)
-                transaction.rollback()
-                return json_error(
-                    HTTPStatus.INTERNAL_SERVER_ERROR, 'server_error',
-                    gettext('perpetual_inventory.msg_scanner_server_error'))
-    return wrapper
+DESCRIPTION = (
+    "The JSON API of the perpetual_inventory scanner. Every mutating "
+    "operation takes an idempotency_key: sending it again answers the "
+    "first answer and changes nothing. Errors answer "
+    "{\"error\": {\"code\", \"message\"}} with a 4xx status. See "
+    "docs/scanner.md.")
 
 
 @app.route(PREFIX + '/scanner', methods=['GET'])
@@ -138,47 +56,27 @@ def _static(request, name):
     return response
 
 
-@app.route(PREFIX + '/api/v1/session', methods=['GET'])
-@with_pool
-@with_transaction()
-@api
-def api_session(request, pool):
-    User = pool.get('res.user')
-    user = User(Transaction().user)
-    warehouse = user.warehouse if hasattr(user, 'warehouse') else None
-    return json_response({
-            'user': {'id': user.id, 'login': user.login, 'name': user.name},
-            'company': (
-                user.company.rec_name if user.company else None),
-            'warehouse': ({
-                    'id': warehouse.id, 'code': warehouse.code,
-                    'name': warehouse.name} if warehouse else None),
-            })
+@app.route(API_PREFIX + 'openapi.json', methods=['GET'])
+def api_openapi(request, database_name):
+    # Public like the page: it describes the API, it holds no data.
+    server = '%s%s/perpetual_inventory/api/v1' % (
+        request.host_url, database_name)
+    return json_response(openapi(
+            [operation for operation, _ in OPERATIONS.values()], server,
+            description=DESCRIPTION))
 
 
-@app.route(PREFIX + '/api/v1/lookup', methods=['GET'])
+@app.route(API_PREFIX + '<path:name>',
+    methods=['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
 @with_pool
-@with_transaction()
-@api
-def api_lookup(request, pool):
-    Scanner = pool.get('perpetual_inventory.scanner')
-    barcode = (request.args.get('barcode') or '').strip()
-    if not barcode:
-        return json_error(
-            HTTPStatus.BAD_REQUEST, 'barcode_required',
-            gettext('perpetual_inventory.msg_scanner_barcode_required'))
-    if barcode.isdigit() and len(barcode) in gs1.GTIN_LENGTHS:
-        try:
-            gs1.validate_gtin(barcode)
-        except gs1.BarcodeError as exception:
-            return json_error(
-                HTTPStatus.UNPROCESSABLE_ENTITY, 'barcode_invalid',
-                gettext('perpetual_inventory.msg_scanner_barcode_invalid',
-                    barcode=barcode, reason=str(exception)))
-    result = Scanner.lookup(barcode)
-    if result is None:
-        return json_error(
-            HTTPStatus.NOT_FOUND, 'barcode_unknown',
-            gettext('perpetual_inventory.msg_scanner_barcode_unknown',
-                barcode=barcode))
-    return json_response(result)
+@with_transaction(readonly=True)
+def api_unknown(request, pool, name):
+    for operation, _ in OPERATIONS.values():
+        if operation.route == name:
+            return json_error(HTTPStatus.METHOD_NOT_ALLOWED,
+                'method_not_allowed', gettext(
+                    'perpetual_inventory.msg_scanner_method_not_allowed',
+                    operation=name, method=operation.method))
+    return json_error(HTTPStatus.NOT_FOUND, 'operation_unknown', gettext(
+            'perpetual_inventory.msg_scanner_operation_unknown',
+            operation=name[:100]))

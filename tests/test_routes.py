@@ -189,7 +189,7 @@ class ScannerRouteTestCase(RouteTestCase):
         "Test bad barcodes get a clear error"
         client = self.client()
         for barcode, status, code, text in [
-                ('', HTTPStatus.BAD_REQUEST, 'barcode_required', 'Scan'),
+                ('', HTTPStatus.BAD_REQUEST, 'field_missing', 'barcode'),
                 (EAN[:-1] + '9', HTTPStatus.UNPROCESSABLE_ENTITY,
                     'barcode_invalid', 'check digit'),
                 ('4006381333931', HTTPStatus.NOT_FOUND, 'barcode_unknown',

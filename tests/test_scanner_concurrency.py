@@ -1,0 +1,146 @@
+# This file is part of perpetual_inventory.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"""Scans at the same time: the same idempotency key twice, two scanners on
+one document.
+
+PostgreSQL only: SQLite has one writer at a time, so nothing races. The
+test suite runs it in its PostgreSQL pass (./run test).
+"""
+import json
+import threading
+import time
+import unittest
+
+from trytond import backend
+from trytond.pool import Pool
+from trytond.protocols.wrappers import HTTPStatus
+from trytond.tests import test_tryton
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.transaction import Transaction
+
+from .scanner_setup import EAN, basic, key, new_purchase, run, setup_database
+
+
+def together(*funcs):
+    "Return the results of funcs run each in its own thread at once"
+    results = [None] * len(funcs)
+
+    def call(i, func):
+        try:
+            results[i] = func()
+        except Exception as exception:  # reported by the caller
+            results[i] = exception
+    threads = [threading.Thread(target=call, args=(i, f))
+        for i, f in enumerate(funcs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+class ScannerConcurrencyTestCase(RouteTestCase):
+    "Test concurrent scans on PostgreSQL"
+    module = 'perpetual_inventory'
+
+    @classmethod
+    def setUpClass(cls):
+        super(test_tryton.RouteTestCase, cls).setUpClass()
+        run(setup_database)
+
+    def url(self, path):
+        return '/%s/perpetual_inventory/api/v1/%s' % (self.db_name, path)
+
+    def post(self, path, data, login='admin'):
+        return self.client().post(self.url(path), data=json.dumps(data),
+            headers=dict(basic(login), **{
+                    'Content-Type': 'application/json'}))
+
+    def purchase(self, quantity=10):
+        return {'type': 'purchase', 'id': run(
+                lambda: new_purchase([('HW0001', quantity, '4.5')]).id)}
+
+    def scans(self, document):
+        with Transaction().start(DB_NAME, 1):
+            Scan = Pool().get('perpetual_inventory.scanner.scan')
+            return [(s.quantity, s.state) for s in Scan.search([
+                        ('document', '=',
+                            'purchase.purchase,%d' % document['id'])])]
+
+    def test_same_key_claimed_at_once(self):
+        "Test two transactions claiming one key: the constraint decides"
+        barrier = threading.Barrier(2)
+        the_key = key()
+
+        def claim():
+            with Transaction().start(DB_NAME, 1) as transaction:
+                Request = Pool().get('perpetual_inventory.scanner.request')
+                barrier.wait(timeout=30)
+                try:
+                    request = Request.claim('receive_scan', the_key, 'abc')
+                except Request.Taken:
+                    return 'taken'
+                # holds the key uncommitted while the other one inserts
+                time.sleep(0.5)
+                Request.store(request, 200, {'counted': 1})
+                transaction.commit()
+                return 'claimed'
+        results = together(claim, claim)
+        self.assertEqual(sorted(map(str, results)), ['claimed', 'taken'])
+        with Transaction().start(DB_NAME, 1):
+            Request = Pool().get('perpetual_inventory.scanner.request')
+            request = Request.claim('receive_scan', the_key, 'abc')
+            self.assertEqual(json.loads(request.answer), {'counted': 1})
+
+    def test_same_scan_sent_twice_at_once(self):
+        "Test a scan sent by two processes at once counts once"
+        document = self.purchase()
+        data = {'idempotency_key': key(), 'document': document,
+            'barcode': EAN, 'quantity': 2}
+        results = together(
+            lambda: self.post('receive/scan', data),
+            lambda: self.post('receive/scan', data))
+        for response in results:
+            self.assertNotIsInstance(response, Exception)
+            self.assertEqual(
+                response.status_code, HTTPStatus.OK, response.data)
+        self.assertEqual(results[0].json, results[1].json)
+        self.assertEqual(self.scans(document), [(2, 'open')])
+
+    def test_two_scanners_on_one_document(self):
+        "Test many scans of two scanners on one document all count"
+        document = self.purchase(quantity=20)
+
+        def scanner(login):
+            def scan():
+                statuses = []
+                for _ in range(5):
+                    response = self.post('receive/scan', {
+                            'idempotency_key': key(), 'document': document,
+                            'barcode': EAN}, login=login)
+                    statuses.append(response.status_code)
+                    if response.status_code != HTTPStatus.OK:
+                        statuses.append(response.data)
+                return statuses
+            return scan
+        results = together(scanner('admin'), scanner('stocker'))
+        self.assertEqual(results, [[HTTPStatus.OK] * 5] * 2)
+        self.assertEqual(self.scans(document), [(1, 'open')] * 10)
+        opened = self.client().get(self.url('receive/open'),
+            query_string={'barcode': run(
+                    lambda: Pool().get('purchase.purchase')(
+                        document['id']).number)},
+            headers=basic('admin'))
+        self.assertEqual(opened.json['lines'][0]['counted'], 10)
+
+
+del RouteTestCase
+
+
+def load_tests(loader, tests, pattern):
+    suite = unittest.TestSuite()
+    if backend.name == 'postgresql':
+        suite.addTests(loader.loadTestsFromTestCase(
+                ScannerConcurrencyTestCase))
+    return suite
