@@ -164,9 +164,9 @@ class SupplierReturn(NamedTuple):
 
     ``layer_ref`` may be None (no receipt known): the goods then leave in
     the method's order.  ``unit_cost`` is the purchase price of the
-    returned goods (the receipt's unit price); under standard cost the
-    counterpart is credited at it and the difference to the standard is a
-    variance, as at the receipt.  The other methods ignore it.
+    returned goods (the receipt's unit price): when given, the counterpart
+    is at it and the difference to the cost the goods leave at is a
+    variance (under standard cost, the receipt's own reversed).
     """
     ref: Hashable
     date: Any
@@ -540,9 +540,10 @@ def _supplier_return(state, event):
         state, result = _pooled_out(state, event, q, order)
     else:
         state, result = _layered_out(state, event, q, order)
-    if state.method == STANDARD and event.unit_cost is not None:
-        # At the purchase price to the counterpart, at standard out of the
-        # stock: the variance of the receipt is reversed for these goods.
+    if event.unit_cost is not None:
+        # At the purchase price to the counterpart (the supplier's credit
+        # note clears it), at cost out of the stock: the difference is a
+        # price variance (under standard, the receipt's reversed).
         value = -_round(q * _cost(event.unit_cost, 'unit_cost'),
             state.precision)
         result = result._replace(

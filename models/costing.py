@@ -174,12 +174,14 @@ class Move(metaclass=PoolMeta):
         pool = Pool()
         Layer = pool.get('stock.valuation.layer')
         state = Layer.engine_state(company, product)
-        if state is None and method_of(product, company) in (
-                costing.POOLED_METHODS):
-            # Layers written without the engine's columns: the pool is what
-            # they hold (the inventory account), not a replay that would
-            # move it.
-            state = Layer.pooled_state(company, product)
+        if state is None:
+            # Layers written without the engine's columns: the stock is
+            # worth what they hold (the inventory account), not a replay
+            # that would move it.
+            if method_of(product, company) in costing.POOLED_METHODS:
+                state = Layer.pooled_state(company, product)
+            else:
+                state = Layer.layered_state(company, product)
             if state is not None:
                 Layer.write_state(company, product, state)
         if state is None:

@@ -169,16 +169,21 @@ class ValuationLayer(ModelSQL, ModelView):
                     quantity=quantity, unit_cost=Decimal(str(unit_cost or 0)),
                     value=value if value is not None else Decimal(0),
                     remaining_quantity=quantity, remaining_value=value))
-        cursor.execute(*layer.select(Sum(layer.value),
+        cursor.execute(*layer.select(Sum(layer.quantity), Sum(layer.value),
                 where=(layer.company == company.id)
                 & (layer.product == product.id)))
-        total, = cursor.fetchone()
+        held, total = cursor.fetchone()
         quantity = sum((l.remaining_quantity for l in layers), Decimal(0))
+        if abs(float(quantity) - (held or 0)) > QUANTITY_RESIDUE:
+            # the layers hold goods the engine's layers do not know
+            return None
         if method in costing.POOLED_METHODS:
             # SQLite sums the decimals as floats: rounded to the currency
             value = Decimal(str(total or 0)).quantize(prec)
         else:
             value = sum((l.remaining_value for l in layers), Decimal(0))
+            if value != Decimal(str(total or 0)).quantize(prec):
+                return None
         cost_price = product.get_multivalue('cost_price', company=company.id)
         if last_cost is None:
             last_cost = cost_price or Decimal(0)
@@ -245,6 +250,74 @@ class ValuationLayer(ModelSQL, ModelView):
                 if method == costing.STANDARD else None),
             last_cost=(_divide(value, quantity) if quantity > 0
                 else cost_price))
+
+    @classmethod
+    def layered_state(cls, company, product):
+        """Return the State of a FIFO or LIFO product from its layers'
+        totals, for layers stored without the engine's columns: what is
+        on hand is taken from the receipts the method keeps (FIFO the
+        newest, LIFO the oldest) at their cost, the last one holding the
+        rounding so that the value is what the inventory account holds;
+        None when that cannot be done."""
+        pool = Pool()
+        Location = pool.get('stock.location')
+        Move = pool.get('stock.move')
+        method = method_of(product, company)
+        prec = precision(company.currency)
+        layer = cls.__table__()
+        move = Move.__table__()
+        source = Location.__table__()
+        cursor = Transaction().connection.cursor()
+        where = (layer.company == company.id) & (layer.product == product.id)
+        cursor.execute(*layer.select(
+                Sum(layer.quantity), Sum(layer.value), where=where))
+        quantity, value = cursor.fetchone()
+        quantity = to_decimal(round(quantity or 0, 9)).normalize()
+        value = Decimal(str(value or 0)).quantize(prec)
+        if quantity <= 0:
+            return None
+        cursor.execute(*layer.join(move, condition=layer.move == move.id
+                ).join(source, condition=move.from_location == source.id
+                ).select(layer.move, move.effective_date, layer.quantity,
+                layer.value,
+                where=where & (layer.kind == 'move') & (layer.quantity > 0)
+                & (source.type != 'storage'),
+                order_by=[move.effective_date.asc, move.id.asc]))
+        rows = list(cursor)
+        if method == costing.FIFO:
+            rows.reverse()
+        layers, left, total = [], quantity, Decimal(0)
+        for ref, date, row_quantity, row_value in rows:
+            if not left:
+                break
+            row_quantity = to_decimal(row_quantity)
+            take = min(left, row_quantity)
+            cost = Decimal(str(row_value or 0)) / row_quantity
+            part = (take * cost).quantize(prec)
+            layers.append(costing.Layer(
+                    ref=ref, date=date, kind=costing.RECEIPT, quantity=take,
+                    unit_cost=cost, value=part, remaining_quantity=take,
+                    remaining_value=part))
+            left -= take
+            total += part
+        if left or not layers:
+            return None
+        last = layers[-1]
+        rest = last.remaining_value + value - total
+        if rest < 0:
+            return None
+        layers[-1] = last._replace(value=rest, remaining_value=rest)
+        if method == costing.FIFO:
+            layers.reverse()
+        state = costing.State(
+            method=method, precision=prec, quantity=quantity, value=value,
+            layers=tuple(layers),
+            last_cost=layers[-1].unit_cost if method == costing.FIFO
+            else layers[0].unit_cost)
+        try:
+            return costing.check_state(state)
+        except costing.CostingError:
+            return None
 
     @classmethod
     def write_state(cls, company, product, state):

@@ -197,6 +197,13 @@ def test_supplier_return_standard_carries_its_variance():
         state, SupplierReturn('s1', 2, D(4), 'r1', unit_cost=D(5)))
     assert (result.value, result.inventory, result.variance) == (
         D(-20), D(-24), D(4))
+    # any method: the counterpart at the receipt's price, the rest a variance
+    state, _ = run(new(AVERAGE), Receipt('r1', 1, D(10), D(5)),
+        Receipt('r2', 2, D(10), D(7)))
+    _, result = apply(
+        state, SupplierReturn('s1', 3, D(2), 'r2', unit_cost=D(7)))
+    assert (result.value, result.inventory, result.variance) == (
+        D(-14), D(-12), D(-2))
 
 
 def test_count_gain_joins_the_next_layer():
