@@ -191,13 +191,15 @@ def landed_cost_facts(company_id):
                     ('state', '=', 'posted'),
                     ]):
             currency = landed_cost.company.currency
-            moves = [m for m in landed_cost.stock_moves()
-                if m.quantity and m.state == 'done']
+            # the moves it was shared between, as _allocate_cost took them
+            moves = [m for m in landed_cost.stock_moves() if m.quantity]
             if not moves:
                 continue
             factors = landed_cost.factors or landed_cost._get_factors()
             for cost in landed_cost._costs_to_allocate(moves, factors):
                 move = cost['move']
+                if move.state != 'done':
+                    continue
                 amount = currency.round(
                     cost['unit_landed_cost'] * Decimal(str(move.quantity)))
                 if amount:
