@@ -191,13 +191,15 @@ def landed_cost_facts(company_id):
                     ('state', '=', 'posted'),
                     ]):
             currency = landed_cost.company.currency
-            moves = [m for m in landed_cost.stock_moves()
-                if m.quantity and m.state == 'done']
+            # the moves it was shared between, as _allocate_cost took them
+            moves = [m for m in landed_cost.stock_moves() if m.quantity]
             if not moves:
                 continue
             factors = landed_cost.factors or landed_cost._get_factors()
             for cost in landed_cost._costs_to_allocate(moves, factors):
                 move = cost['move']
+                if move.state != 'done':
+                    continue
                 amount = currency.round(
                     cost['unit_landed_cost'] * Decimal(str(move.quantity)))
                 if amount:
@@ -350,11 +352,37 @@ def histories(company_id):
         # the product's cost an opening count is valued at.
         initial_cost = next((_decimal(r[12]) for r in product_rows
                 if r[12] is not None), Decimal(0))
+        if method == 'fixed':
+            facts = _standard_changes(facts, product_rows, initial_cost)
         result.append(core_audit.History(
                 product.id, method, tuple(facts), accounts,
                 initial_cost=initial_cost, precision=precision,
                 unposted=frozenset(unposted)))
     return result, read_layers(company_id), posted, inventory
+
+
+def _standard_changes(facts, rows, standard):
+    """Return the facts with a CostChangeFact before each move done at
+    another standard cost than the one in force.
+
+    A standard changed while nothing is on hand posts no entry, yet the
+    moves after it are done at the new standard (a move of a fixed-cost
+    product carries the standard as its cost price). Its ref is
+    ('standard', move id).
+    """
+    costs = {r[0]: _decimal(r[12]) for r in rows if r[12] is not None}
+    result = []
+    for fact in facts:
+        if isinstance(fact, core_audit.CostChangeFact):
+            standard = fact.unit_cost
+        elif isinstance(fact, MoveFact):
+            cost = costs.get(fact.ref)
+            if cost is not None and cost != standard:
+                result.append(core_audit.CostChangeFact(
+                        ('standard', fact.ref), fact.date, cost))
+                standard = cost
+        result.append(fact)
+    return result
 
 
 def _cost_changes(product, company_id, entries, rows):

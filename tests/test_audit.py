@@ -61,6 +61,7 @@ class Books:
             account_stock_over_short=self.over_short,
             account_price_variance=expense)
         category.save()
+        self.category = category
         self.unit, = Uom.search([('name', '=', 'Unit')])
         self.supplier, = Location.search([('code', '=', 'SUP')])
         self.customer, = Location.search([('code', '=', 'CUS')])
@@ -77,6 +78,20 @@ class Books:
             product, = template.products
             self.products[method] = product
             self.moves[method] = self.history(product)
+
+    def product(self, method, cost):
+        "Return a new product of the costing method at the cost"
+        pool = Pool()
+        Template = pool.get('product.template')
+        template = Template(name=method, type='goods',
+            default_uom=self.unit, list_price=Decimal(20),
+            cost_price_method=method, account_category=self.category)
+        template.products = [{}]
+        template.save()
+        product, = template.products
+        product.cost_price = cost
+        product.save()
+        return product
 
     def day(self, n):
         return min(self.start + dt.timedelta(n), self.today)
@@ -323,3 +338,27 @@ class AuditTestCase(unittest.TestCase):
             self.assertEqual(line['move'], move.id)
             self.assertEqual(line['difference'], Decimal(-2))
             self.assertTrue(result['file'].startswith(b'PK'))
+
+    @with_transaction()
+    def test_standard_changed_with_nothing_on_hand(self):
+        "Test a standard cost changed while nothing is on hand"
+        company = create_company()
+        with set_company(company):
+            books = self.books()
+            product = books.product('fixed', Decimal(11))
+            s, c = books.storage, books.customer
+            books.move(product, 10, books.supplier, s, 6, Decimal(10))
+            books.move(product, 10, s, c, 6)
+            # nothing on hand: no revaluation to post
+            product.cost_price = Decimal(12)
+            product.save()
+            books.move(product, 5, books.supplier, s, 7, Decimal(13))
+            delivery = books.move(product, 2, s, c, 7)
+            report = self.run_audit(books)
+            self.assertEqual(report.lines, ())
+            # the delivery at the new standard, the receipt's variance 5
+            totals = {t.account: t for t in report.totals}
+            self.assertEqual(totals[core_audit.STOCK].expected,
+                Decimal(226) + Decimal(36))
+            self.assertEqual(self.entry_of(delivery).lines[0].debit
+                + self.entry_of(delivery).lines[0].credit, Decimal(24))
