@@ -313,3 +313,31 @@ def test_count_gain_next_issue():
         Count('c', 4, D(2)), rules=rules)
     # LIFO: the next issue takes the newest layer, 5 left of it at 20.
     assert valuation.result('c')['inventory'] == D(40)
+
+
+def test_average_landed_cost_on_a_back_dated_receipt():
+    """Average: 2 @ 10.15 (day 3), 10 @ 15.76 (day 9), 8 out (day 9),
+    10 @ 14.89 dated day 7, freight 0.80 on it: replayed in date order
+    the receipt is worth 149.70, the 8 out 119.13, 14 left 208.47."""
+    valuation = run('average', Receive('r1', 3, D(2), D('10.15')),
+        Receive('r2', 9, D(10), D('15.76')), Deliver('d', 9, D(8)),
+        Receive('r3', 7, D(10), D('14.89')),
+        LandedCost('l', 9, 'r3', D('0.80')))
+    assert valuation.result('d')['cogs'] == D('119.13')
+    assert (valuation.quantity(), valuation.value()) == (14, D('208.47'))
+    assert valuation.totals()['landed'] == D('-0.80')
+    check_balanced(valuation)
+
+
+def test_customer_return_of_a_delivery_into_negative_stock():
+    """10 out before any receipt (at the initial cost 10), 1 @ 4 in: the
+    return of 6 comes back at the delivery's trail, 10 a unit (the
+    correction of the receipt is the receipt's, in cost of goods sold)."""
+    valuation = run('fifo', Deliver('d', 1, D(10)),
+        Receive('r', 2, D(1), D(4)), CustomerReturn('c', 3, D(6), 'd'),
+        initial_cost=D(10))
+    assert valuation.result('r')['cogs'] == D(-6)
+    assert valuation.result('c')['cogs'] == D(-60)
+    # 9 short at 10, then 6 back: 3 short worth 30.
+    assert (valuation.quantity(), valuation.value()) == (-3, D(-30))
+    check_balanced(valuation)
