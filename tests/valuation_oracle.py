@@ -57,10 +57,14 @@ class Rules:
     # 'remaining' shares what is not returned yet (the last unit takes the
     # rest, so the document's whole cost comes back to the cent).
     return_share: str = 'original'
-    # Average cost landed cost: 'layer' is the documented rule (the part of
-    # the receipt's quantity still on hand, its quantity consumed oldest
-    # first, goes into the pool, the rest to cost of goods sold).
-    average_landed_cost: str = 'layer'
+    # A landed cost (FIFO, LIFO, average): 'replay' adds it to the value of
+    # its receipt and replays the history (the receipt as if it had cost
+    # that from the start: what left since takes its share, in cost of goods
+    # sold; docs/valuation.md, "restate ... through the replay"); 'layer'
+    # splits it when it is posted by what is left of the receipt's quantity
+    # (docs/costing.md, "Landed cost rule"; average: its quantity consumed
+    # oldest first), the rest to cost of goods sold.
+    landed_cost: str = 'replay'
     # A new standard cost: continental posts a gain against stock_in and a
     # loss against stock_out (account_stock_continental/product.py).
     revaluation_gain: str = 'stock_in'
@@ -171,6 +175,7 @@ class _Replay:
         self.returned = {}        # document ref -> [quantity, value] left
         self.receipts = {}        # receipt ref -> (quantity, purchase value)
         self.results = {}         # event ref -> {role: amount}
+        self.landed = {}          # receipt ref -> landed costs (replay rule)
 
     # Positions ----------------------------------------------------------
 
@@ -348,10 +353,11 @@ class _Replay:
             self._post(event.ref, inventory=inventory, stock_in=-value,
                 variance=value - inventory)
             return
-        correction = self._bring(
-            event.ref, 'receipt', event.quantity, value, event.price)
-        self._post(event.ref, inventory=value - correction,
-            cogs=correction, stock_in=-value)
+        landed = self.landed.get(event.ref, Decimal(0))
+        correction = self._bring(event.ref, 'receipt', event.quantity,
+            value + landed, event.price)
+        self._post(event.ref, inventory=value + landed - correction,
+            cogs=correction, stock_in=-value, landed=-landed)
 
     def _deliver(self, event):
         cost = self._take(event.quantity)
@@ -474,11 +480,10 @@ class _Replay:
             self._post(event.ref, variance=event.amount,
                 landed=-event.amount)
             return
+        if self.rules.landed_cost == 'replay':
+            return  # in the value of its receipt (see Valuation.replay)
         on_hand = share(layer.remaining, layer.quantity, event.amount)
         if self.method == 'average':
-            if self.rules.average_landed_cost != 'layer':
-                raise Undecided("rule %r not modelled"
-                    % self.rules.average_landed_cost)
             self.pool_value += on_hand
             if self.pool_quantity > 0:
                 self.last_cost = self.pool_value / self.pool_quantity
@@ -513,6 +518,11 @@ class Valuation:
         order = sorted(range(len(events)),
             key=lambda i: (events[i].date, i))
         replay = _Replay(self.method, self.initial_cost, self.rules)
+        if self.rules.landed_cost == 'replay':
+            for event in events:
+                if isinstance(event, LandedCost):
+                    replay.landed[event.receipt] = replay.landed.get(
+                        event.receipt, Decimal(0)) + event.amount
         for i in order:
             replay.apply(events[i])
         return replay

@@ -175,14 +175,18 @@ def test_negative_stock_average():
 
 def test_landed_cost_fifo_and_average():
     "10 @ 10 in, 4 out, freight 30: 18 to inventory, 12 to COGS."
-    for method in ('fifo', 'lifo', 'average'):
-        valuation = run(method, Receive('r', 1, D(10), D(10)),
-            Deliver('d', 2, D(4)), LandedCost('l', 3, 'r', D(30)))
-        assert valuation.result('l')['inventory'] == D(18)
-        assert valuation.result('l')['cogs'] == D(12)
-        assert valuation.result('l')['landed'] == D(-30)
-        assert valuation.value() == D(78)
-        check_balanced(valuation)
+    for rule in ('replay', 'layer'):
+        rules = dataclasses.replace(oracle.RULES, landed_cost=rule)
+        for method in ('fifo', 'lifo', 'average'):
+            valuation = run(method, Receive('r', 1, D(10), D(10)),
+                Deliver('d', 2, D(4)), LandedCost('l', 3, 'r', D(30)),
+                rules=rules)
+            totals = valuation.totals()
+            assert totals['cogs'] == D(52)
+            assert totals['landed'] == D(-30)
+            assert totals['stock_in'] == D(-100)
+            assert valuation.value() == D(78)
+            check_balanced(valuation)
 
 
 def test_landed_cost_standard_is_variance():
@@ -193,15 +197,22 @@ def test_landed_cost_standard_is_variance():
     assert valuation.value() == D(40)
 
 
-def test_average_landed_cost_oldest_first():
-    """Average 10 @ 10 and 10 @ 20 in, 10 out: the first receipt is gone
-    (oldest first), its freight goes to cost of goods sold."""
-    valuation = run('average', Receive('r1', 1, D(10), D(10)),
-        Receive('r2', 2, D(10), D(20)), Deliver('d', 3, D(10)),
-        LandedCost('l', 4, 'r1', D(30)))
+def test_average_landed_cost_rules():
+    """Average 10 @ 10 and 10 @ 20 in, 10 out, freight 30 on the first
+    receipt: replayed, the first receipt cost 13 (average 16.50, the 10
+    out 165); split by layer, the first receipt is gone (oldest first) and
+    all of it goes to cost of goods sold."""
+    events = (Receive('r1', 1, D(10), D(10)), Receive('r2', 2, D(10), D(20)),
+        Deliver('d', 3, D(10)), LandedCost('l', 4, 'r1', D(30)))
+    valuation = run('average', *events)
+    assert valuation.result('d')['cogs'] == D(165)
+    assert valuation.value() == D(165)
+    rules = dataclasses.replace(oracle.RULES, landed_cost='layer')
+    valuation = run('average', *events, rules=rules)
     assert valuation.result('d')['cogs'] == D(150)
     assert valuation.result('l')['cogs'] == D(30)
     assert valuation.value() == D(150)
+    check_balanced(valuation)
 
 
 def test_count_overage_rules():
@@ -302,3 +313,31 @@ def test_count_gain_next_issue():
         Count('c', 4, D(2)), rules=rules)
     # LIFO: the next issue takes the newest layer, 5 left of it at 20.
     assert valuation.result('c')['inventory'] == D(40)
+
+
+def test_average_landed_cost_on_a_back_dated_receipt():
+    """Average: 2 @ 10.15 (day 3), 10 @ 15.76 (day 9), 8 out (day 9),
+    10 @ 14.89 dated day 7, freight 0.80 on it: replayed in date order
+    the receipt is worth 149.70, the 8 out 119.13, 14 left 208.47."""
+    valuation = run('average', Receive('r1', 3, D(2), D('10.15')),
+        Receive('r2', 9, D(10), D('15.76')), Deliver('d', 9, D(8)),
+        Receive('r3', 7, D(10), D('14.89')),
+        LandedCost('l', 9, 'r3', D('0.80')))
+    assert valuation.result('d')['cogs'] == D('119.13')
+    assert (valuation.quantity(), valuation.value()) == (14, D('208.47'))
+    assert valuation.totals()['landed'] == D('-0.80')
+    check_balanced(valuation)
+
+
+def test_customer_return_of_a_delivery_into_negative_stock():
+    """10 out before any receipt (at the initial cost 10), 1 @ 4 in: the
+    return of 6 comes back at the delivery's trail, 10 a unit (the
+    correction of the receipt is the receipt's, in cost of goods sold)."""
+    valuation = run('fifo', Deliver('d', 1, D(10)),
+        Receive('r', 2, D(1), D(4)), CustomerReturn('c', 3, D(6), 'd'),
+        initial_cost=D(10))
+    assert valuation.result('r')['cogs'] == D(-6)
+    assert valuation.result('c')['cogs'] == D(-60)
+    # 9 short at 10, then 6 back: 3 short worth 30.
+    assert (valuation.quantity(), valuation.value()) == (-3, D(-30))
+    check_balanced(valuation)
