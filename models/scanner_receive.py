@@ -26,6 +26,10 @@ from ..exceptions import (
 from .scanner import DOCUMENTS
 
 OPEN_MOVE_STATES = {'draft'}
+RECEIVABLE = {
+    'purchase.purchase': {'processing'},
+    'stock.shipment.in': {'draft'},
+    }
 
 
 class Receive(Model):
@@ -53,22 +57,24 @@ class Receive(Model):
             raise ScannerError('document_other_company', gettext(
                     'perpetual_inventory.msg_scanner_document_company',
                     document=document.rec_name))
-        receivable = {
-            'purchase': {'processing'},
-            'shipment_in': {'draft'},
-            }[kind]
-        if document.state not in receivable:
+        if not cls.receivable(document):
             raise ScannerConflict('document_closed', gettext(
                     'perpetual_inventory.msg_scanner_document_closed',
                     document=document.rec_name, state=document.state))
         return document
 
     @classmethod
+    def receivable(cls, document):
+        "Return whether the document is in a state to receive"
+        return document.state in RECEIVABLE[document.__name__]
+
+    @classmethod
     def open(cls, barcode):
         "Return the receipt of the document the barcode names"
         pool = Pool()
         Scanner = pool.get('perpetual_inventory.scanner')
-        _, document = Scanner.find(barcode, kinds=set(DOCUMENTS.values()))
+        _, document = Scanner.find(barcode, kinds=set(DOCUMENTS.values()),
+            usable=cls.receivable)
         kind = {v: k for k, v in DOCUMENTS.items()}[document.__name__]
         document = cls.get_document(kind, document.id)
         return cls.answer(document)
