@@ -255,6 +255,11 @@ def _run(request, pool, operation, handler):
 def _run_once(request, pool, operation, handler, raw, parameters):
     "Run a mutating operation once per idempotency key"
     Request = pool.get('perpetual_inventory.scanner.request')
+    if operation.lock:
+        # First thing: Tryton takes the lock at the start of the next
+        # attempt, so the first attempt stops here, before any work.
+        model, id_ = operation.lock(parameters)
+        pool.get(model).lock([id_])
     key = parameters.pop('idempotency_key')
     digest = _digest(operation, raw)
     try:
