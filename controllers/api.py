@@ -255,6 +255,11 @@ def _run(request, pool, operation, handler):
 def _run_once(request, pool, operation, handler, raw, parameters):
     "Run a mutating operation once per idempotency key"
     Request = pool.get('perpetual_inventory.scanner.request')
+    if operation.lock:
+        # First thing: Tryton takes the lock at the start of the next
+        # attempt, so the first attempt stops here, before any work.
+        model, id_ = operation.lock(parameters)
+        pool.get(model).lock([id_])
     key = parameters.pop('idempotency_key')
     digest = _digest(operation, raw)
     try:
@@ -279,17 +284,20 @@ def _run_once(request, pool, operation, handler, raw, parameters):
 def register(operation):
     "Return a decorator that makes a handler the route of the operation"
     def decorator(handler):
-        @with_pool
         @with_transaction()
-        def route(request, pool):
+        def attempt(request, pool):
             return _run(request, pool, operation, handler)
+
+        @with_pool
+        def route(request, pool):
+            return _busy_retry(attempt, request, pool)
 
         @wraps(handler)
         def endpoint(request, database_name):
             # Tryton checks a session or a password in a transaction of
             # its own: before the route's transaction starts.
             _session_user(request)
-            return _busy_retry(route, request, database_name)
+            return route(request, database_name)
         endpoint.max_request_size = MAX_BODY
         app.route(API_PREFIX + operation.route,
             methods=[operation.method])(endpoint)
@@ -298,20 +306,20 @@ def register(operation):
     return decorator
 
 
-def _busy_retry(route, request, database_name):
-    """Run the route, retrying when its transaction cannot take a lock.
+def _busy_retry(attempt, request, pool):
+    """Run the attempt, again when its transaction cannot take a lock.
 
     Tryton takes the locks a transaction asked for (Model.lock) at the start
     of its next attempt, NOWAIT, and gives up after ``[database] retry``
     short waits; a document busy that long is retried here, then answered
-    503.
+    503. (Inside with_pool: what escapes it is Tryton's HTML error.)
     """
-    for attempt in range(BUSY_RETRIES):
+    for count in range(BUSY_RETRIES):
         try:
-            return route(request, database_name=database_name)
+            return attempt(request, pool)
         except backend.DatabaseOperationalError:
             logger.debug("scanner API busy %s", request.path, exc_info=True)
-            time.sleep(0.05 * (attempt + 1))
-    with Transaction().start(database_name, 0, readonly=True):
+            time.sleep(0.05 * (count + 1))
+    with Transaction().start(pool.database_name, 0, readonly=True):
         return json_error(HTTPStatus.SERVICE_UNAVAILABLE, 'busy',
             _message('msg_scanner_busy'))

@@ -8,6 +8,7 @@ calls a model classmethod (models/scanner*.py) and does no more.
 """
 from trytond.transaction import Transaction
 
+from ..models.scanner import DOCUMENTS
 from .api import IDEMPOTENCY_KEY, register
 from .schema import (
     MAX_QUANTITY, Operation, array, boolean, integer, nullable, number, obj,
@@ -22,6 +23,14 @@ DOCUMENT = obj({
             enum=['purchase', 'shipment_in']),
         'id': integer("The document's id", minimum=1, maximum=2 ** 31 - 1),
         }, ['type', 'id'], description="The document being received")
+
+
+def lock_document(parameters):
+    "Return the document a receive operation locks"
+    document = parameters['document']
+    return DOCUMENTS[document['type']], document['id']
+
+
 CONFIRM = boolean(
     "Confirm a scan or a finish that differs from the order (more than "
     "ordered, not on the order, short lines)")
@@ -158,7 +167,7 @@ RECEIVE_SCAN = Operation(
                 "unit", exclusive_minimum=0, maximum=MAX_QUANTITY),
             'confirm': CONFIRM,
             }, ['idempotency_key', 'document', 'barcode']),
-    answer=RECEIPT, mutating=True,
+    answer=RECEIPT, mutating=True, lock=lock_document,
     errors=RECEIVE_ERRORS + (
         (409, 'product_not_on_order'), (409, 'over_ordered'),
         (400, 'unexpected_not_allowed'), (422, 'quantity_invalid'),
@@ -180,7 +189,7 @@ RECEIVE_UNDO = Operation(
             'idempotency_key': IDEMPOTENCY_KEY,
             'document': DOCUMENT,
             }, ['idempotency_key', 'document']),
-    answer=RECEIPT, mutating=True,
+    answer=RECEIPT, mutating=True, lock=lock_document,
     errors=RECEIVE_ERRORS + ((409, 'nothing_to_undo'),
         (422, 'idempotency_key_reused')))
 
@@ -214,7 +223,7 @@ RECEIVE_DONE = Operation(
             'moves_done': integer("Moves received"),
             'next': string("What to do next"),
             }, ['document', 'shipment', 'lines', 'next'], closed=False),
-    mutating=True,
+    mutating=True, lock=lock_document,
     errors=RECEIVE_ERRORS + (
         (409, 'confirmation_required'), (409, 'nothing_counted'),
         (400, 'unexpected_not_allowed'), (422, 'idempotency_key_reused')))

@@ -15,7 +15,7 @@ The subset: ``type`` (object, string, integer, number, boolean, array),
 ``type: [T, "null"]``.
 """
 import datetime as dt
-from typing import NamedTuple, Optional, Tuple
+from typing import Callable, NamedTuple, Optional, Tuple
 
 VERSION = '1.0.0'
 # A number beyond this is a typing error (a barcode scanned into the
@@ -35,6 +35,8 @@ class Operation(NamedTuple):
     errors: Tuple[Tuple[int, str], ...] = ()  # (HTTP status, error code)
     mutating: bool = False
     path: Optional[str] = None  # defaults to the name
+    # parameters -> (model, id) of the record the operation locks
+    lock: Optional[Callable] = None
 
     @property
     def route(self):

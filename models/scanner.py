@@ -69,10 +69,12 @@ class Scanner(Model):
         return records
 
     @classmethod
-    def find(cls, barcode, kinds=None):
+    def find(cls, barcode, kinds=None, usable=None):
         """Return (scan, record) of the one record the barcode names.
 
         kinds: the model names the record may be of, None for any.
+        usable: a test the record must pass (e.g. a document that can be
+            received), None for any.
         Raises ScannerNotFound when none does, ScannerConflict naming them
         when two do.
         """
@@ -80,6 +82,10 @@ class Scanner(Model):
         records = cls.match(scan)
         if kinds is not None:
             records = [r for r in records if r.__name__ in kinds]
+        if usable is not None and len(records) > 1:
+            # Purchases and shipments are numbered by sequences of their
+            # own: a done shipment may bear the number of an open purchase.
+            records = [r for r in records if usable(r)] or records
         if not records:
             raise ScannerNotFound('barcode_unknown', gettext(
                     'perpetual_inventory.msg_scanner_barcode_unknown',

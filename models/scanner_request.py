@@ -13,7 +13,7 @@ with its row, so the client may send it again.
 import json
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.model.exceptions import SQLConstraintError
 from trytond.transaction import Transaction, without_check_access
 
@@ -123,6 +123,11 @@ class Scan(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        t = cls.__table__()
+        # every scan sums the open scans of its document
+        cls._sql_indexes.add(Index(t,
+                (t.document, Index.Equality()),
+                (t.state, Index.Equality())))
         cls._order = [('id', 'DESC')]
 
     @staticmethod

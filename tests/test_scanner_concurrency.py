@@ -134,6 +134,32 @@ class ScannerConcurrencyTestCase(RouteTestCase):
             headers=basic('admin'))
         self.assertEqual(opened.json['lines'][0]['counted'], 10)
 
+    def test_scan_waits_for_a_locked_document(self):
+        "Test a scan on a document locked for a while waits, then counts"
+        document = self.purchase()
+        locked = threading.Event()
+
+        def hold():
+            with Transaction().start(DB_NAME, 1) as transaction:
+                cursor = transaction.connection.cursor()
+                cursor.execute('SELECT id FROM purchase_purchase '
+                    'WHERE id = %s FOR UPDATE', (document['id'],))
+                locked.set()
+                # longer than Tryton's own retries of the lock
+                time.sleep(2)
+                transaction.commit()
+            return 'released'
+
+        def scan():
+            locked.wait(30)
+            return self.post('receive/scan', {'idempotency_key': key(),
+                    'document': document, 'barcode': EAN})
+        released, response = together(hold, scan)
+        self.assertEqual(released, 'released')
+        self.assertNotIsInstance(response, Exception)
+        self.assertEqual(response.status_code, HTTPStatus.OK, response.data)
+        self.assertEqual(self.scans(document), [(1, 'open')])
+
 
 del RouteTestCase
 

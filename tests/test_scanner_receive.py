@@ -273,6 +273,25 @@ class ScannerReceiveTestCase(RouteTestCase):
         self.assertEqual(answer.status_code, HTTPStatus.CONFLICT)
         self.assertEqual(answer.json['error']['code'], 'document_closed')
 
+        # A done shipment bearing an open purchase's number: the look-up
+        # names both, receiving opens the one that can be received
+        other_number, other = self.purchase([('HW0001', 1, '4.5')])
+
+        def renumber():
+            ShipmentIn = Pool().get('stock.shipment.in')
+            ShipmentIn.write([ShipmentIn(shipment_id)],
+                {'number': other_number})
+        run(renumber)
+        answer = self.get('lookup', barcode=other_number)
+        self.assertEqual(answer.status_code, HTTPStatus.CONFLICT)
+        self.assertIn('Shipment In "%s"' % other_number,
+            answer.json['error']['message'])
+        self.assertIn('Purchase "%s"' % other_number,
+            answer.json['error']['message'])
+        answer = self.get('receive/open', barcode=other_number)
+        self.assertEqual(answer.status_code, HTTPStatus.OK, answer.data)
+        self.assertEqual(answer.json['document']['id'], other['id'])
+
     def test_receive_other_company(self):
         "Test a document of another company is refused and left alone"
         number, document = self.purchase([('HW0001', 1, '4.5')])
