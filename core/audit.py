@@ -23,8 +23,9 @@ Nothing here imports Tryton; the caller reads the facts (models/audit.py
 with python-sql) and hands them over as plain values.
 
 Booking order: the events of a product are replayed by effective date,
-then moves before landed costs before cost changes of the same day, then
-by id (`booking_key`): the order in which the models post them.
+then moves before landed costs of the same day, then by id
+(`booking_key`): the order in which the models post them. A cost change
+is placed by the caller where it happened (models/audit_facts.py).
 """
 from collections import defaultdict
 from decimal import Decimal

@@ -13,13 +13,14 @@ from collections import defaultdict
 from decimal import Decimal
 
 from sql import Null
-from sql.aggregate import Sum
+from sql.aggregate import Min, Sum
 from sql.conditionals import Coalesce
 from sql.operators import Like, NotLike
 
 from trytond.modules.account_product.exceptions import AccountError
 from trytond.modules.product import round_price
 from trytond.pool import Pool
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from ..core import audit as core_audit
@@ -325,6 +326,7 @@ def histories(company_id):
         category = product.template.account_category
         accounts = categories[category.id if category else None]
         facts, unposted = [], set()
+        by_id = {r[0]: r for r in product_rows}
         for row in product_rows:
             (id_, _, date, from_type, to_type, internal_quantity, _, _, _,
                 _, _, returned, _, _) = row
@@ -333,6 +335,13 @@ def histories(company_id):
             if (from_type in {'supplier', 'production', 'lost_found'}
                     and to_type == 'storage'):
                 unit_price = prices(row)
+            elif from_type == 'storage' and to_type == 'supplier':
+                # as the models: the price of the receipt it sends back,
+                # else its own
+                source = by_id.get(returned)
+                unit_price = prices(source) if source else None
+                if unit_price is None:
+                    unit_price = prices(row)
             quantity = quantities.get(internal_quantity)
             if quantity is None:
                 quantity = quantities[internal_quantity] = Decimal(
@@ -343,11 +352,12 @@ def histories(company_id):
             if not posting(date):
                 unposted.add(id_)
         extra = list(landed.get(product.id, []))
-        extra.extend(_cost_changes(
-                product, company_id, changes.get(product.id, []),
-                product_rows))
         if extra:
             facts = sorted(facts + extra, key=core_audit.booking_key)
+        if changes.get(product.id):
+            facts = _cost_changes(
+                product, company_id, changes[product.id], product_rows,
+                facts)
         # The cost the first move was done at: the standard in force, or
         # the product's cost an opening count is valued at.
         initial_cost = next((_decimal(r[12]) for r in product_rows
@@ -385,20 +395,54 @@ def _standard_changes(facts, rows, standard):
     return result
 
 
-def _cost_changes(product, company_id, entries, rows):
-    """Return the CostChangeFacts of a product's revaluation entries.
+def _first_entries(move_ids):
+    "Return move id -> the id of its first posted entry"
+    pool = Pool()
+    AccountMove = pool.get('account.move')
+    entry = AccountMove.__table__()
+    cursor = Transaction().connection.cursor()
+    result = {}
+    for sub in grouped_slice(sorted(move_ids)):
+        cursor.execute(*entry.select(
+                entry.origin, Min(entry.id),
+                where=entry.origin.in_(['stock.move,%d' % i for i in sub])
+                & (entry.state == 'posted'),
+                group_by=[entry.origin]))
+        for origin, id_ in cursor:
+            result[_origin_id(origin)] = id_
+    return result
 
-    The new cost is the one the next move of the product was done at (the
-    cost in force after the change), or the product's cost today.
+
+def _cost_changes(product, company_id, entries, rows, facts):
+    """Return the facts with the CostChangeFacts of a product's
+    revaluation entries in place.
+
+    A change comes before the moves of later days and before the moves of
+    its day posted after it (their first entry is numbered after its
+    entry): it happened between them. Its new cost is the one the next
+    move was done at (the cost in force after the change), or the
+    product's cost today.
     """
-    facts = []
-    for date, id_, key in sorted(entries):
-        cost = next((_decimal(r[12]) for r in rows
-                if _date(r[2]) > date and r[12] is not None), None)
+    costs = {r[0]: _decimal(r[12]) for r in rows if r[12] is not None}
+    first = _first_entries(
+        [f.ref for f in facts if isinstance(f, MoveFact)])
+    facts = list(facts)
+    for date, id_, key in sorted(entries, key=lambda e: e[1]):
+        index = next((i for i, f in enumerate(facts)
+                if isinstance(f, MoveFact) and (f.date > date
+                    or (f.date == date
+                        and first.get(f.ref, id_ + 1) > id_))),
+            len(facts))
+        # a change after another one of the same place goes after it
+        while (index < len(facts)
+                and isinstance(facts[index], core_audit.CostChangeFact)):
+            index += 1
+        cost = next((costs[f.ref] for f in facts[index:]
+                if isinstance(f, MoveFact) and f.ref in costs), None)
         if cost is None:
             with Transaction().set_context(company=company_id):
                 cost = product.get_multivalue('cost_price') or Decimal(0)
-        facts.append(core_audit.CostChangeFact(key, date, cost))
+        facts.insert(index, core_audit.CostChangeFact(key, date, cost))
     return facts
 
 

@@ -362,3 +362,29 @@ class AuditTestCase(unittest.TestCase):
                 Decimal(226) + Decimal(36))
             self.assertEqual(self.entry_of(delivery).lines[0].debit
                 + self.entry_of(delivery).lines[0].credit, Decimal(24))
+
+    @with_transaction()
+    def test_standard_changed_between_moves_of_a_day(self):
+        "Test a standard cost changed between two moves of the same day"
+        pool = Pool()
+        Modify = pool.get('product.modify_cost_price', type='wizard')
+        company = create_company()
+        with set_company(company):
+            books = self.books()
+            product = books.product('fixed', Decimal(10))
+            s = books.storage
+            today = books.today
+            books.move(product, 3, books.supplier, s, 30, Decimal('4.02'))
+            session_id, _, _ = Modify.create()
+            with Transaction().set_context(active_model='product.product',
+                    active_id=product.id, active_ids=[product.id]):
+                Modify.execute(session_id, {'start': {
+                            'date': today, 'cost_price': '1.83'}}, 'modify')
+            Modify.delete(session_id)
+            back = books.move(product, 2, s, books.supplier, 30)
+            report = self.run_audit(books)
+            # the return after the change, at the new standard
+            self.assertEqual(report.lines, ())
+            stock = sum((l.debit - l.credit for l in self.entry_of(back).lines
+                    if l.account == books.stock), Decimal(0))
+            self.assertEqual(stock, Decimal('-3.66'))
