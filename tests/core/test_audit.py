@@ -162,13 +162,13 @@ def test_unposted_period_and_transfer():
 
 
 def test_replay_error_stops_the_product():
-    # a FIFO return to the supplier with no receipt to send back
-    history = audit.History('P', 'fifo', (
+    # a return to the supplier of more than is on hand
+    history = audit.History('P', 'average', (
             receipt(1, 10, 10),
-            MoveFact(2, DAY, 'storage', 'supplier', D(4)),
+            MoveFact(2, DAY, 'storage', 'supplier', D(40), D(10), 1),
             delivery(3, 3)), ACCOUNTS)
     posted = {1: {STOCK: D(100), GRNI: D(-100)},
-        2: {STOCK: D(-40), GRNI: D(40)}, 3: {STOCK: D(-30), COGS: D(30)}}
+        2: {STOCK: D(-400), GRNI: D(400)}, 3: {STOCK: D(-30), COGS: D(30)}}
     report = audit.audit([history], {1: (10.0, D(100))}, posted, {STOCK})
     line, = report.lines
     assert (line.kind, line.ref) == (audit.REPLAY_ERROR, 2)
