@@ -38,7 +38,7 @@ def _amounts(result):
         result.adjustment, result.consumptions)
 
 
-def _product_cost(state):
+def product_cost(state):
     """Return Tryton's cost price of the product in the state: the standard,
     the average cost of the goods on hand, else the last known cost"""
     if state.method == costing.STANDARD:
@@ -356,7 +356,7 @@ class Move(metaclass=PoolMeta):
         for move, _, after in applied:
             if after is not None:
                 Layer.set_last_cost(move, after.last_cost)
-            products[_product_cost(after or state)].append(move)
+            products[product_cost(after or state)].append(move)
         for cost, moves in products.items():
             # Tryton's product cost price after the move, as fifo keeps it
             cls.write(moves, {'product_cost_price': cost})
@@ -400,7 +400,7 @@ class Move(metaclass=PoolMeta):
             cls.write(moves, {'cost_price': cost})
         if state.method == costing.STANDARD:
             return
-        cost = _product_cost(state)
+        cost = product_cost(state)
         if product.get_multivalue('cost_price', company=company.id) != cost:
             product.set_multivalue('cost_price', cost, company=company.id)
 

@@ -35,6 +35,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from ..core import costing, moves
+from ..models.costing import product_cost
 from .demo_data import SUPPLIERS
 
 CENT = Decimal('0.01')
@@ -81,7 +82,7 @@ class CostState:
     @property
     def cost(self):
         "Return the product's cost price as Tryton stores it"
-        return costing.current_cost(self.state).quantize(PRICE)
+        return product_cost(self.state)
 
     def receive(self, move_id, date, quantity, unit_price):
         "Return the Result of a receipt"
