@@ -105,10 +105,12 @@ class Scan(ModelSQL, ModelView):
             ('purchase.purchase', "Purchase"),
             ('stock.shipment.in', "Supplier Shipment"),
             ('stock.shipment.out', "Customer Shipment"),
+            ('stock.location', "Location"),
             ], required=True, readonly=True)
     operation = fields.Selection([
             ('receive', "Receive"),
             ('pick', "Pick"),
+            ('count', "Count"),
             ], "Operation", required=True, readonly=True)
     barcode = fields.Char("Barcode", readonly=True)
     product = fields.Many2One('product.product', "Product", required=True,

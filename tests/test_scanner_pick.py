@@ -11,42 +11,10 @@ from trytond.pool import Pool
 from trytond.protocols.wrappers import HTTPStatus
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import RouteTestCase
-from trytond.transaction import Transaction
 
 from .scanner_setup import (
-    BIN, EAN, EAN_2, EAN_3, basic, key, run, setup_database)
-
-BIN_2 = 'LOC-A02'
-
-
-def stock_bins():
-    "Put 5 hammers in the first bin, 3 in a second one, 2 boxes of screws"
-    pool = Pool()
-    Location = pool.get('stock.location')
-    Move = pool.get('stock.move')
-    Product = pool.get('product.product')
-    Party = pool.get('party.party')
-    Company = pool.get('company.company')
-    company, = Company.search([])
-    storage, = Location.search([('code', '=', 'STO')])
-    Location(name="A-02", code=BIN_2, type='storage', parent=storage).save()
-    first, = Location.search([('code', '=', BIN)])
-    second, = Location.search([('code', '=', BIN_2)])
-    supplier, = Location.search([('code', '=', 'SUP')])
-    hammer, = Product.search([('code', '=', 'HW0001')])
-    screws, = Product.search([('code', '=', 'HW0002')])
-    Party(name="Customer", addresses=[{}]).save()
-    # Stock put straight in the bins: no supplier shipment is its origin.
-    with set_company(company), Transaction().set_context(
-            _skip_warnings=True):
-        moves = [Move(product=product, unit=product.default_uom,
-                quantity=quantity, from_location=supplier, to_location=bin_,
-                company=company, currency=company.currency,
-                unit_price=Decimal('4.5'))
-            for product, quantity, bin_ in [
-                (hammer, 5, first), (hammer, 3, second), (screws, 2, first)]]
-        Move.save(moves)
-        Move.do(moves)
+    BIN, BIN_2, EAN, EAN_2, EAN_3, basic, key, run, setup_database,
+    stock_bins)
 
 
 def new_shipment(lines):
