@@ -65,10 +65,14 @@ class Pick(Model):
         _, shipment = Scanner.find(barcode, kinds={MODEL},
             usable=lambda s: s.state in PICKABLE)
         shipment = cls.get_document(shipment.id, lock=True)
-        if shipment.state == 'draft':
-            ShipmentOut.wait([shipment])
-        if shipment.state == 'waiting':
-            ShipmentOut.assign_try([shipment])
+        # The shipment was made by a clerk or a sale, who answered its
+        # warnings (such as moves without origin, which Tryton asks again
+        # when they are assigned); a picker cannot answer them.
+        with Transaction().set_context(_skip_warnings=True):
+            if shipment.state == 'draft':
+                ShipmentOut.wait([shipment])
+            if shipment.state == 'waiting':
+                ShipmentOut.assign_try([shipment])
         return cls.answer(ShipmentOut(shipment.id))
 
     @classmethod
@@ -329,7 +333,9 @@ class Pick(Model):
         # Confirmed above: Tryton's warnings are answered by it.
         with Transaction().set_context(_skip_warnings=True):
             cls._set_quantities(lines)
-            ShipmentOut.pick([shipment])
+            if shipment.warehouse_storage != shipment.warehouse_output:
+                ShipmentOut.pick([shipment])
+            # else Tryton packs straight from the bins (one step)
             ShipmentOut.pack([shipment])
             ShipmentOut.do([shipment])
         Scan.write(cls._scans(shipment), {'state': 'done'})
@@ -348,13 +354,14 @@ class Pick(Model):
         """Set each move to the quantity picked from its bin.
 
         The count of a bin fills its moves in order; the last one takes what
-        is over. A move nothing was picked for is cancelled: Tryton's pick
-        then leaves it out of the outgoing moves.
+        is over. A move nothing was picked for is set to zero: Tryton's pick
+        and pack delete the moves of no quantity (a cancelled one would be
+        set back to draft by pick and shipped).
         """
         pool = Pool()
         Move = pool.get('stock.move')
         Uom = pool.get('product.uom')
-        to_save, to_cancel = [], []
+        to_save = []
         for line in lines.values():
             remaining = line['counted']
             product = line['product']
@@ -364,11 +371,8 @@ class Pick(Model):
                     move.unit, move.quantity, product.default_uom)
                 taken = remaining if last else min(remaining, expected)
                 remaining -= taken
-                if taken <= 0:
-                    to_cancel.append(move)
-                    continue
                 quantity = Uom.compute_qty(
-                    product.default_uom, taken, move.unit)
+                    product.default_uom, max(taken, 0), move.unit)
                 if quantity != move.quantity:
                     to_save.append((move, quantity))
         # Tryton changes the quantity of a draft move only; pick does it
@@ -380,4 +384,3 @@ class Pick(Model):
             for move, quantity in to_save:
                 move.quantity = quantity
             Move.save([m for m, _ in to_save])
-            Move.cancel(to_cancel)

@@ -11,6 +11,7 @@ from trytond.pool import Pool
 from trytond.protocols.wrappers import HTTPStatus
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import RouteTestCase
+from trytond.transaction import Transaction
 
 from .scanner_setup import (
     BIN, BIN_2, EAN, EAN_2, EAN_3, basic, key, run, setup_database,
@@ -167,6 +168,63 @@ class ScannerPickTestCase(RouteTestCase):
         self.assertError(response, HTTPStatus.CONFLICT, 'document_closed')
         response = self.post('pick/undo', document=document)
         self.assertError(response, HTTPStatus.CONFLICT, 'document_closed')
+
+    def test_pick_one_step(self):
+        """Test a warehouse shipping from its storage zone, a product not
+        picked at all left out"""
+        def setup(output):
+            pool = Pool()
+            Location = pool.get('stock.location')
+            Move = pool.get('stock.move')
+            Product = pool.get('product.product')
+            Company = pool.get('company.company')
+            warehouse, = Location.search([('type', '=', 'warehouse')])
+            previous = warehouse.output_location.code
+            output, = Location.search([('code', '=', output)])
+            Location.write([warehouse], {'output_location': output.id})
+            if output.code != 'STO':
+                return previous
+            company, = Company.search([])
+            bin_, = Location.search([('code', '=', BIN)])
+            supplier, = Location.search([('code', '=', 'SUP')])
+            with set_company(company), Transaction().set_context(
+                    _skip_warnings=True):
+                moves = [Move(product=product, unit=product.default_uom,
+                        quantity=quantity, from_location=supplier,
+                        to_location=bin_, company=company,
+                        currency=company.currency, unit_price=Decimal(3))
+                    for code, quantity in [('HW0002', 3), ('HW0003', 1)]
+                    for product in Product.search([('code', '=', code)])]
+                Move.save(moves)
+                Move.do(moves)
+            return previous
+        previous = run(setup, 'STO')
+        try:
+            number, document = self.shipment([('HW0002', 2), ('HW0003', 1)])
+            response = self.post('pick/open', barcode=number)
+            self.assertEqual(
+                response.status_code, HTTPStatus.OK, response.data)
+            data = response.json
+            self.assertEqual(data['document']['state'], 'assigned')
+            self.assertEqual({l['location'] for l in data['lines']}, {BIN})
+            data = self.post('pick/scan', document=document, barcode=EAN_2,
+                location=BIN, quantity=2).json
+            self.assertEqual(data['line']['status'], 'complete')
+            response = self.post('pick/done', document=document,
+                confirm=True)
+            self.assertEqual(
+                response.status_code, HTTPStatus.OK, response.data)
+            self.assertEqual(response.json['moves_done'], 1)
+
+            def shipped():
+                ShipmentOut = Pool().get('stock.shipment.out')
+                shipment = ShipmentOut(document['id'])
+                return shipment.state, [(m.product.code, m.quantity, m.state)
+                    for m in shipment.outgoing_moves]
+            self.assertEqual(run(shipped),
+                ('done', [('HW0002', 2, 'done')]))
+        finally:
+            run(setup, previous)
 
     def test_pick_over_confirmed(self):
         """Test a Stock user finishing over with confirm ships what was
