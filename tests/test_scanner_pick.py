@@ -14,48 +14,8 @@ from trytond.tests.test_tryton import RouteTestCase
 from trytond.transaction import Transaction
 
 from .scanner_setup import (
-    BIN, BIN_2, EAN, EAN_2, EAN_3, basic, key, run, setup_database,
-    stock_bins)
-
-
-def new_shipment(lines):
-    """Create a waiting customer shipment.
-
-    lines: (product code, quantity) pairs.
-    Returns (number, id).
-    """
-    pool = Pool()
-    ShipmentOut = pool.get('stock.shipment.out')
-    Product = pool.get('product.product')
-    Party = pool.get('party.party')
-    Company = pool.get('company.company')
-    Location = pool.get('stock.location')
-    company, = Company.search([])
-    customer, = Party.search([('name', '=', 'Customer')])
-    warehouse, = Location.search([('type', '=', 'warehouse')], limit=1)
-    with set_company(company):
-        shipment = ShipmentOut(customer=customer, company=company,
-            warehouse=warehouse)
-        # as the client fills them when a clerk picks customer and warehouse
-        shipment.on_change_warehouse()
-        shipment.on_change_customer()
-        shipment.customer_location = (
-            shipment.on_change_with_customer_location())
-        moves = []
-        for code, quantity in lines:
-            product, = Product.search([('code', '=', code)])
-            moves.append({
-                    'product': product, 'unit': product.default_uom,
-                    'quantity': quantity,
-                    'from_location': warehouse.output_location,
-                    'to_location': customer.customer_location,
-                    'company': company, 'currency': company.currency,
-                    'unit_price': Decimal(10),
-                    })
-        shipment.outgoing_moves = moves
-        shipment.save()
-        ShipmentOut.wait([shipment])
-    return shipment.number, shipment.id
+    BIN, BIN_2, EAN, EAN_2, EAN_3, basic, key, new_shipment, run,
+    setup_database, stock_bins)
 
 
 class ScannerPickTestCase(RouteTestCase):
