@@ -110,7 +110,8 @@ LOOKUP = Operation(
     parameters=obj({'barcode': BARCODE}, ['barcode']),
     answer=obj({
             'type': string("What the barcode names",
-                enum=['product', 'location', 'purchase', 'shipment_in']),
+                enum=['product', 'location', 'purchase', 'shipment_in',
+                    'shipment_out']),
             'product': PRODUCT,
             'barcode': obj({}, closed=False),
             'stock': array(obj({}, closed=False)),
@@ -119,7 +120,7 @@ LOOKUP = Operation(
             'incoming': obj({}, closed=False),
             'location': obj({}, closed=False),
             'contents': array(obj({}, closed=False)),
-            'document': DOCUMENT_VALUES,
+            'document': obj({}, closed=False),
             }, ['type'], closed=False),
     errors=((404, 'barcode_unknown'), (409, 'barcode_ambiguous'),
         (422, 'barcode_invalid')))

@@ -17,6 +17,8 @@ from trytond.protocols.wrappers import (
 from trytond.wsgi import app
 
 from . import operations  # noqa: F401 (registers the operations' routes)
+from . import operations_count  # noqa: F401
+from . import operations_pick  # noqa: F401
 from .api import API_PREFIX, OPERATIONS, PREFIX, json_error, json_response
 from .schema import openapi
 

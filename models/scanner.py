@@ -22,6 +22,10 @@ DOCUMENTS = {
     'purchase': 'purchase.purchase',
     'shipment_in': 'stock.shipment.in',
     }
+# The documents a scan may open besides those received
+OTHER_DOCUMENTS = {
+    'shipment_out': 'stock.shipment.out',
+    }
 
 
 class Scanner(Model):
@@ -61,7 +65,8 @@ class Scanner(Model):
                 ], limit=3)
         records += Location.search([('code', '=', text)], limit=3)
         ModelAccess = pool.get('ir.model.access')
-        for model in DOCUMENTS.values():
+        for model in list(DOCUMENTS.values()) + list(
+                OTHER_DOCUMENTS.values()):
             # A user who may not read purchases scans no purchase.
             if ModelAccess.check(model, 'read', raise_exception=False):
                 records += pool.get(model).search(
@@ -119,6 +124,12 @@ class Scanner(Model):
                 'type': 'location',
                 'location': cls._location_values(record),
                 'contents': cls._location_contents(record),
+                }
+        if record.__name__ == 'stock.shipment.out':
+            Pick = Pool().get('perpetual_inventory.scanner.pick')
+            return {
+                'type': 'shipment_out',
+                'document': Pick.document_values(record),
                 }
         kind = {v: k for k, v in DOCUMENTS.items()}[record.__name__]
         return {

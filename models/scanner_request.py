@@ -104,14 +104,20 @@ class Scan(ModelSQL, ModelView):
     document = fields.Reference("Document", selection=[
             ('purchase.purchase', "Purchase"),
             ('stock.shipment.in', "Supplier Shipment"),
+            ('stock.shipment.out', "Customer Shipment"),
+            ('stock.location', "Location"),
             ], required=True, readonly=True)
     operation = fields.Selection([
             ('receive', "Receive"),
+            ('pick', "Pick"),
+            ('count', "Count"),
             ], "Operation", required=True, readonly=True)
     barcode = fields.Char("Barcode", readonly=True)
     product = fields.Many2One('product.product', "Product", required=True,
         readonly=True, ondelete='RESTRICT')
     quantity = fields.Float("Quantity", required=True, readonly=True)
+    location = fields.Many2One('stock.location', "Location", readonly=True,
+        ondelete='RESTRICT', help="The bin the item was taken from.")
     lot = fields.Char("Lot", readonly=True)
     expiry = fields.Date("Expiry", readonly=True)
     state = fields.Selection([

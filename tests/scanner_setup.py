@@ -21,6 +21,7 @@ EAN = '5412345000013'
 EAN_2 = '5412345000020'
 EAN_3 = '5412345000037'  # a product never ordered
 BIN = 'LOC-A01'
+BIN_2 = 'LOC-A02'
 PASSWORD = 'password'
 
 
@@ -188,3 +189,73 @@ def new_purchase(lines, party="Supplier", company=None):
         Purchase.process([purchase])
         Transaction().tasks.clear()
     return Purchase(purchase.id)
+
+
+def stock_bins():
+    "Put 5 hammers in the first bin, 3 in a second one, 2 boxes of screws"
+    pool = Pool()
+    Location = pool.get('stock.location')
+    Move = pool.get('stock.move')
+    Product = pool.get('product.product')
+    Party = pool.get('party.party')
+    Company = pool.get('company.company')
+    company, = Company.search([])
+    storage, = Location.search([('code', '=', 'STO')])
+    Location(name="A-02", code=BIN_2, type='storage', parent=storage).save()
+    first, = Location.search([('code', '=', BIN)])
+    second, = Location.search([('code', '=', BIN_2)])
+    supplier, = Location.search([('code', '=', 'SUP')])
+    hammer, = Product.search([('code', '=', 'HW0001')])
+    screws, = Product.search([('code', '=', 'HW0002')])
+    Party(name="Customer", addresses=[{}]).save()
+    # Stock put straight in the bins: no supplier shipment is its origin.
+    with set_company(company), Transaction().set_context(
+            _skip_warnings=True):
+        moves = [Move(product=product, unit=product.default_uom,
+                quantity=quantity, from_location=supplier, to_location=bin_,
+                company=company, currency=company.currency,
+                unit_price=Decimal('4.5'))
+            for product, quantity, bin_ in [
+                (hammer, 5, first), (hammer, 3, second), (screws, 2, first)]]
+        Move.save(moves)
+        Move.do(moves)
+
+
+def new_shipment(lines):
+    """Create a waiting customer shipment.
+
+    lines: (product code, quantity) pairs.
+    Returns (number, id).
+    """
+    pool = Pool()
+    ShipmentOut = pool.get('stock.shipment.out')
+    Product = pool.get('product.product')
+    Party = pool.get('party.party')
+    Company = pool.get('company.company')
+    Location = pool.get('stock.location')
+    company, = Company.search([])
+    customer, = Party.search([('name', '=', 'Customer')])
+    warehouse, = Location.search([('type', '=', 'warehouse')], limit=1)
+    with set_company(company):
+        shipment = ShipmentOut(customer=customer, company=company,
+            warehouse=warehouse)
+        # as the client fills them when a clerk picks customer and warehouse
+        shipment.on_change_warehouse()
+        shipment.on_change_customer()
+        shipment.customer_location = (
+            shipment.on_change_with_customer_location())
+        moves = []
+        for code, quantity in lines:
+            product, = Product.search([('code', '=', code)])
+            moves.append({
+                    'product': product, 'unit': product.default_uom,
+                    'quantity': quantity,
+                    'from_location': warehouse.output_location,
+                    'to_location': customer.customer_location,
+                    'company': company, 'currency': company.currency,
+                    'unit_price': Decimal(10),
+                    })
+        shipment.outgoing_moves = moves
+        shipment.save()
+        ShipmentOut.wait([shipment])
+    return shipment.number, shipment.id

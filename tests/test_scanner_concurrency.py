@@ -19,7 +19,9 @@ from trytond.tests import test_tryton
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
 from trytond.transaction import Transaction
 
-from .scanner_setup import EAN, basic, key, new_purchase, run, setup_database
+from .scanner_setup import (
+    BIN, EAN, basic, key, new_purchase, new_shipment, run, setup_database,
+    stock_bins)
 
 
 def together(*funcs):
@@ -48,6 +50,7 @@ class ScannerConcurrencyTestCase(RouteTestCase):
     def setUpClass(cls):
         super(test_tryton.RouteTestCase, cls).setUpClass()
         run(setup_database)
+        run(stock_bins)
 
     def url(self, path):
         return '/%s/perpetual_inventory/api/v1/%s' % (self.db_name, path)
@@ -133,6 +136,50 @@ class ScannerConcurrencyTestCase(RouteTestCase):
                         document['id']).number)},
             headers=basic('admin'))
         self.assertEqual(opened.json['lines'][0]['counted'], 10)
+
+    def scanners(self, path, parameters):
+        "Return the statuses of 5 scans by each of two scanners at once"
+        def scanner(login):
+            def scan():
+                statuses = []
+                for _ in range(5):
+                    response = self.post(path, dict(parameters,
+                            idempotency_key=key()), login=login)
+                    statuses.append(response.status_code)
+                    if response.status_code != HTTPStatus.OK:
+                        statuses.append(response.data)
+                return statuses
+            return scan
+        return together(scanner('admin'), scanner('stocker'))
+
+    def test_two_pickers_on_one_shipment(self):
+        "Test two scanners picking one shipment: every scan counts"
+        number, id_ = run(new_shipment, [('HW0001', 8)])
+        document = {'type': 'shipment_out', 'id': id_}
+        opened = self.post('pick/open', {'idempotency_key': key(),
+                'barcode': number})
+        self.assertEqual(opened.json['document']['state'], 'assigned')
+        # 10 scans for 8 to pick: the last two over, confirmed
+        results = self.scanners('pick/scan', {'document': document,
+                'barcode': EAN, 'confirm': True})
+        self.assertEqual(results, [[HTTPStatus.OK] * 5] * 2)
+        undone = self.post('pick/undo', {'idempotency_key': key(),
+                'document': document})
+        self.assertEqual(
+            sum(l['counted'] for l in undone.json['lines']), 9)
+
+    def test_two_counters_on_one_bin(self):
+        "Test two scanners counting one bin: every scan counts"
+        opened = self.client().get(self.url('count/open'),
+            query_string={'barcode': BIN}, headers=basic('admin')).json
+        location = {'type': 'location', 'id': opened['location']['id']}
+        results = self.scanners('count/scan', {'location': location,
+                'barcode': EAN})
+        self.assertEqual(results, [[HTTPStatus.OK] * 5] * 2)
+        counted = self.client().get(self.url('count/open'),
+            query_string={'barcode': BIN}, headers=basic('admin')).json
+        self.assertEqual({l['product']: l['counted']
+                for l in counted['lines']}['HW0001'], 10)
 
     def test_scan_waits_for_a_locked_document(self):
         "Test a scan on a document locked for a while waits, then counts"
