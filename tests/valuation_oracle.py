@@ -355,8 +355,10 @@ class _Replay:
                 variance=value - inventory)
             return
         landed = self.landed.get(event.ref, Decimal(0))
+        # Replayed with its landed costs, the receipt costs them from the
+        # start: its unit cost is the last known cost of negative stock.
         correction = self._bring(event.ref, 'receipt', event.quantity,
-            value + landed, event.price)
+            value + landed, (value + landed) / event.quantity)
         self._post(event.ref, inventory=value + landed - correction,
             cogs=correction, stock_in=-value, landed=-landed)
 
