@@ -97,6 +97,23 @@ class Move(metaclass=PoolMeta):
             return
         return Uom.compute_price(self.unit, price, self.product.default_uom)
 
+    def _costing_purchase_price(self):
+        """Return the unit price of the move without its landed costs, in
+        the company's currency per default unit, None when it has none"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        Uom = pool.get('product.uom')
+        price = self.unit_price_company
+        if price is None:
+            return
+        landed = getattr(self, 'unit_landed_cost', None)
+        if landed:
+            with Transaction().set_context(date=self.effective_date):
+                price -= Currency.compute(
+                    self.currency, landed, self.company.currency,
+                    round=False)
+        return Uom.compute_price(self.unit, price, self.product.default_uom)
+
     def _costing_fact(self, unit_prices=None):
         "Return the MoveFact of the done move"
         type_ = self._costing_type()
@@ -104,10 +121,12 @@ class Move(metaclass=PoolMeta):
         if type_ in {core_moves.IN_SUPPLIER, core_moves.IN_PRODUCTION}:
             unit_price = self._costing_unit_price(unit_prices)
         elif type_ == core_moves.OUT_SUPPLIER:
+            # At the purchase price of the receipt, what the supplier's
+            # credit note clears: its landed costs are not the supplier's.
             source = self.returned_move or self
-            unit_price = source._costing_unit_price(unit_prices)
+            unit_price = source._costing_purchase_price()
             if unit_price is None and source != self:
-                unit_price = self._costing_unit_price(unit_prices)
+                unit_price = self._costing_purchase_price()
         return MoveFact(
             ref=self.id, date=self.effective_date,
             from_type=self.from_location.type, to_type=self.to_location.type,

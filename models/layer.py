@@ -468,8 +468,11 @@ class ValuationLayer(ModelSQL, ModelView):
                 continue
             currency = entry.company.currency
             holdings = cls._holdings(product, entry.company)
+            # Continental revalues the quantity on hand, negative too: with
+            # nothing held anywhere the value is on the locations short.
+            holdings = [(l, q) for l, q in holdings if q > 0] or holdings
             total = sum(q for _, q in holdings)
-            if total <= 0:
+            if not total:
                 continue
             left = amount
             for index, (location, quantity) in enumerate(holdings):
@@ -490,7 +493,7 @@ class ValuationLayer(ModelSQL, ModelView):
 
     @classmethod
     def _holdings(cls, product, company):
-        "Return the storage locations holding the product with quantities"
+        "Return the storage locations of the product with a quantity"
         pool = Pool()
         Location = pool.get('stock.location')
         layer = cls.__table__()
@@ -500,7 +503,7 @@ class ValuationLayer(ModelSQL, ModelView):
                 where=(layer.product == product.id)
                 & (layer.company == company.id),
                 group_by=[layer.location]))
-        return [(Location(l), q) for l, q in sorted(cursor) if q and q > 0]
+        return [(Location(l), q) for l, q in sorted(cursor) if q]
 
 
     @classmethod

@@ -40,18 +40,19 @@ METHODS = ('fixed', 'average', 'fifo', 'lifo')
 
 @dataclasses.dataclass(frozen=True)
 class Rules:
-    # FIFO/LIFO count overage: 'average' is the documented rule
-    # (docs/costing.md, current_cost: the average cost of what is on hand,
-    # else the last known cost); 'layer' values it at the unit cost of the
-    # layer the last outgoing goods came from (the layer it restores);
-    # 'next_issue' at the remaining unit value of the layer the next issue
-    # would take (FIFO the oldest open layer, LIFO the newest).
-    count_gain_cost: str = 'average'
+    # FIFO/LIFO count overage: 'next_issue' is the documented rule
+    # (docs/valuation.md and docs/costing.md, current_cost: the remaining
+    # unit value of the layer the next issue would take, FIFO the oldest
+    # open layer, LIFO the newest; with nothing on hand the last known
+    # cost); 'average' values it at the average cost of what is on hand;
+    # 'layer' at the unit cost of the layer the last outgoing goods came
+    # from (the layer it restores).
+    count_gain_cost: str = 'next_issue'
     # FIFO/LIFO return to the supplier of more than its receipt has left:
-    # None means undecided (the model raises Undecided and the random tests
-    # do not generate the case); 'method_order' takes what is left of the
-    # receipt, then the rest in the method's order.
-    supplier_return_beyond_receipt: object = None
+    # 'method_order' (documented, docs/costing.md "Supplier return") takes
+    # what is left of the receipt, then the rest in the method's order;
+    # None means undecided (the model raises Undecided).
+    supplier_return_beyond_receipt: object = 'method_order'
     # A later partial return against the same document: 'original' is the
     # documented round(q x cost / quantity) of the whole document;
     # 'remaining' shares what is not returned yet (the last unit takes the
@@ -344,7 +345,7 @@ class _Replay:
     def _receive(self, event):
         before = self.value()
         value = cents(event.quantity * event.price)
-        self.receipts[event.ref] = (event.quantity, value)
+        self.receipts[event.ref] = (event.quantity, value, event.price)
         self.returned[event.ref] = [event.quantity, value]
         if self.method == 'fixed':
             self._bring(event.ref, 'receipt', event.quantity,
@@ -354,8 +355,10 @@ class _Replay:
                 variance=value - inventory)
             return
         landed = self.landed.get(event.ref, Decimal(0))
+        # Replayed with its landed costs, the receipt costs them from the
+        # start: its unit cost is the last known cost of negative stock.
         correction = self._bring(event.ref, 'receipt', event.quantity,
-            value + landed, event.price)
+            value + landed, (value + landed) / event.quantity)
         self._post(event.ref, inventory=value + landed - correction,
             cogs=correction, stock_in=-value, landed=-landed)
 
@@ -420,18 +423,18 @@ class _Replay:
                     raise Undecided("rule %r not modelled" % rule)
             cost = self._take(event.quantity,
                 layer if layer.remaining else None)
-            self._post(event.ref, inventory=-cost, stock_in=cost)
-            return
-        if self.method == 'average':
+        else:
             cost = self._take(event.quantity, layer)
-            self._post(event.ref, inventory=-cost, stock_in=cost)
-            return
-        # Standard: inventory leaves at standard, goods received not
-        # invoiced is cleared at the purchase price of the receipt, and the
-        # variance of the receipt is reversed (issue 25, defect 4).
-        purchase = self._returned_share(event.receipt, event.quantity,
-            self.receipts[event.receipt])
-        cost = self._take(event.quantity, layer)
+        # Whatever the method, goods received not invoiced is debited at
+        # the purchase price of the receipt (what the supplier's credit
+        # note clears) and the difference from the cost the goods leave at
+        # is a price variance (docs/costing.md, "Supplier return";
+        # docs/valuation.md); under standard the receipt's variance is
+        # reversed.
+        quantity, value, price = self.receipts[event.receipt]
+        self._returned_share(event.receipt, event.quantity,
+            (quantity, value))
+        purchase = cents(event.quantity * price)
         self._post(event.ref, inventory=-cost, stock_in=purchase,
             variance=cost - purchase)
 

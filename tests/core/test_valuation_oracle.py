@@ -216,8 +216,9 @@ def test_average_landed_cost_rules():
 
 
 def test_count_overage_rules():
-    """FIFO 10 @ 10, 10 @ 20, 12 out, 2 found: at the average on hand (20)
-    by default, at the layer the last goods came from under 'layer'."""
+    """FIFO 10 @ 10, 10 @ 20, 12 out, 2 found: at the layer the next issue
+    takes (20) by default, at the layer the last goods came from under
+    'layer'."""
     events = (Receive('r1', 1, D(10), D(10)),
         Receive('r2', 2, D(10), D(20)), Deliver('d', 3, D(12)),
         Count('c', 4, D(2)))
@@ -234,11 +235,14 @@ def test_count_overage_rules():
     assert valuation.result('c')['inventory'] == D(20)
 
 
-def test_supplier_return_beyond_receipt_is_undecided():
-    "FIFO: 7 of 5 + 5 + 5 out leave 3 of the second receipt."
+def test_supplier_return_beyond_receipt_undecided():
+    """FIFO: 7 of 5 + 5 + 5 out leave 3 of the second receipt; without a
+    rule for more, the model refuses it."""
+    rules = dataclasses.replace(oracle.RULES,
+        supplier_return_beyond_receipt=None)
     valuation = run('fifo', Receive('r1', 1, D(5), D(10)),
         Receive('r2', 2, D(5), D(12)), Receive('r3', 2, D(5), D(14)),
-        Deliver('d', 3, D(7)))
+        Deliver('d', 3, D(7)), rules=rules)
     assert valuation.receipt_left('r2') == 3
     with pytest.raises(oracle.Undecided):
         valuation.add(SupplierReturn('s', 4, D(4), 'r2'))
@@ -251,8 +255,12 @@ def test_supplier_return_beyond_receipt_is_undecided():
 def test_average_supplier_return_at_average():
     valuation = run('average', Receive('r1', 1, D(10), D(10)),
         Receive('r2', 2, D(10), D(16)), SupplierReturn('s', 3, D(3), 'r1'))
-    assert valuation.result('s')['stock_in'] == D(39)   # 3 x 13
+    # Out at the average (3 x 13), GRNI at the receipt's price (3 x 10).
+    assert valuation.result('s')['inventory'] == D(-39)
+    assert valuation.result('s')['stock_in'] == D(30)
+    assert valuation.result('s')['variance'] == D(9)
     assert valuation.value() == D(221)
+    check_balanced(valuation)
 
 
 def test_customer_return_share_rules():
@@ -293,26 +301,32 @@ def test_standard_negative_stock_and_counts():
 
 
 def test_supplier_return_beyond_receipt_method_order():
-    """With 'method_order', 4 of a receipt with 3 left: the 3 (at 12),
-    then 1 in the FIFO order (the oldest open layer, at 14)."""
-    rules = dataclasses.replace(oracle.RULES,
-        supplier_return_beyond_receipt='method_order')
+    """By default ('method_order'), 4 of a receipt with 3 left: the 3 (at
+    12), then 1 in the FIFO order (the oldest open layer, at 14); GRNI at
+    the receipt's price (4 x 12), the difference a price variance."""
     valuation = run('fifo', Receive('r1', 1, D(5), D(10)),
         Receive('r2', 2, D(5), D(12)), Receive('r3', 2, D(5), D(14)),
-        Deliver('d', 3, D(7)), SupplierReturn('s', 4, D(4), 'r2'),
-        rules=rules)
-    assert valuation.result('s')['stock_in'] == D(50)
+        Deliver('d', 3, D(7)), SupplierReturn('s', 4, D(4), 'r2'))
+    assert valuation.result('s')['inventory'] == D(-50)
+    assert valuation.result('s')['stock_in'] == D(48)
+    assert valuation.result('s')['variance'] == D(2)
     assert (valuation.quantity(), valuation.value()) == (4, D(56))
 
 
 def test_count_gain_next_issue():
-    "LIFO 10 @ 10, 10 @ 20, 5 out, 2 found at the layer the next issue takes."
-    rules = dataclasses.replace(oracle.RULES, count_gain_cost='next_issue')
-    valuation = run('lifo', Receive('r1', 1, D(10), D(10)),
+    """LIFO 10 @ 10, 10 @ 20, 5 out, 2 found: by default at the layer the
+    next issue takes, under 'average' at the average on hand."""
+    events = (Receive('r1', 1, D(10), D(10)),
         Receive('r2', 2, D(10), D(20)), Deliver('d', 3, D(5)),
-        Count('c', 4, D(2)), rules=rules)
+        Count('c', 4, D(2)))
+    valuation = run('lifo', *events)
     # LIFO: the next issue takes the newest layer, 5 left of it at 20.
     assert valuation.result('c')['inventory'] == D(40)
+    check_balanced(valuation)
+    rules = dataclasses.replace(oracle.RULES, count_gain_cost='average')
+    valuation = run('lifo', *events, rules=rules)
+    # 15 on hand worth 200: 2 x 13.333...
+    assert valuation.result('c')['inventory'] == D('26.67')
 
 
 def test_average_landed_cost_on_a_back_dated_receipt():
